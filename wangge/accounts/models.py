@@ -1,0 +1,118 @@
+"""Users, roles and memberships: access is always role × unit subtree (DOMAIN.md §2)."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wangge.core.validators import mask_mobile, validate_mobile
+
+
+class Role(models.TextChoices):
+    GRID_WORKER = "grid_worker", _("网格员")
+    BUILDING_HEAD = "building_head", _("楼栋长")
+    COMMUNITY_STAFF = "community_staff", _("社区工作者")
+    STREET_STAFF = "street_staff", _("街道工作人员")
+    DISPATCHER = "dispatcher", _("指挥中心调度员")
+    DEPARTMENT_HANDLER = "department_handler", _("部门办理人")
+    LEADER = "leader", _("领导")
+    ADMIN = "admin", _("系统管理员")
+    RESIDENT = "resident", _("居民/群众")
+    VOLUNTEER = "volunteer", _("志愿者")
+
+
+# Roles whose scope is a territory subtree; a membership of these names a unit.
+UNIT_ROLES = frozenset(
+    {
+        Role.GRID_WORKER,
+        Role.BUILDING_HEAD,
+        Role.COMMUNITY_STAFF,
+        Role.STREET_STAFF,
+        Role.DISPATCHER,
+        Role.LEADER,
+        Role.ADMIN,
+    }
+)
+READ_ONLY_ROLES = frozenset({Role.LEADER})
+
+
+class User(AbstractUser):
+    mobile = models.CharField(
+        _("手机号"),
+        max_length=11,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_mobile],
+        help_text=_("用于登录的 11 位手机号"),
+    )
+    display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(self.mobile)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("角色"), max_length=24, choices=Role.choices)
+    unit = models.ForeignKey(
+        "territory.OrgUnit",
+        verbose_name=_("辖区单元"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    department = models.ForeignKey(
+        "territory.Department",
+        verbose_name=_("职能部门"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "unit"],
+                condition=models.Q(unit__isnull=False),
+                name="membership_unique_role_unit",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "department"],
+                condition=models.Q(department__isnull=False),
+                name="membership_unique_role_department",
+            ),
+            models.CheckConstraint(
+                name="membership_target_matches_role",
+                condition=(
+                    models.Q(role="department_handler", department__isnull=False, unit__isnull=True)
+                    | models.Q(
+                        role__in=["resident", "volunteer"],
+                        department__isnull=True,
+                        unit__isnull=True,
+                    )
+                    | (
+                        models.Q(unit__isnull=False, department__isnull=True)
+                        & ~models.Q(role__in=["department_handler", "resident", "volunteer"])
+                    )
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.unit or self.department or ""
+        return f"{self.user} · {self.get_role_display()} · {target}"

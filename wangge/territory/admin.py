@@ -1,0 +1,107 @@
+"""Admin configuration of units, departments and buildings; saves go through the actions."""
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from wangge.core.errors import DomainError
+from wangge.territory import actions
+from wangge.territory.geo import GeometryError, clean_boundary
+from wangge.territory.models import Building, Department, OrgUnit
+
+
+class OrgUnitForm(forms.ModelForm):
+    class Meta:
+        model = OrgUnit
+        fields = ["code", "name", "level", "parent", "population", "boundary"]
+
+    def clean_boundary(self) -> Any:
+        boundary = self.cleaned_data.get("boundary")
+        if isinstance(boundary, str):
+            try:
+                boundary = json.loads(boundary)
+            except ValueError:
+                raise ValidationError("边界不是合法的 JSON (boundary is not valid JSON)") from None
+        if boundary:
+            try:
+                clean_boundary(boundary)
+            except GeometryError as exc:
+                raise ValidationError(str(exc)) from None
+        return boundary
+
+
+@admin.register(OrgUnit)
+class OrgUnitAdmin(admin.ModelAdmin):
+    form = OrgUnitForm
+    list_display = ["code", "name", "level", "parent", "area_m2", "updated_at"]
+    list_filter = ["level"]
+    search_fields = ["code", "name"]
+    raw_id_fields = ["parent"]
+    readonly_fields = ["centroid_lon", "centroid_lat", "area_m2", "bbox"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return [*self.readonly_fields, "code", "level", "parent"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: OrgUnit, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            if change:
+                saved = actions.update_unit(
+                    unit=obj,
+                    name=data["name"],
+                    boundary=data.get("boundary") if "boundary" in form.changed_data else None,
+                    population=data.get("population"),
+                )
+            else:
+                saved = actions.create_unit(
+                    code=data["code"],
+                    name=data["name"],
+                    level=data["level"],
+                    parent=data.get("parent"),
+                    boundary=data.get("boundary") or None,
+                    population=data.get("population"),
+                )
+            obj.pk = saved.pk
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            raise
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "unit", "phone", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    raw_id_fields = ["unit"]
+    filter_horizontal = ["service_areas"]
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    list_display = ["name", "address", "grid", "floors", "household_count", "building_head"]
+    search_fields = ["name", "address", "grid__code"]
+    raw_id_fields = ["grid", "building_head"]
+    readonly_fields = ["grid"]
+
+    def save_model(self, request: HttpRequest, obj: Building, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        saved = actions.create_building(
+            name=data["name"],
+            address=data["address"],
+            lon=data["lon"],
+            lat=data["lat"],
+            unit_count=data["unit_count"],
+            floors=data["floors"],
+            household_count=data["household_count"],
+            building_head=data.get("building_head"),
+        )
+        obj.pk = saved.pk

@@ -1,0 +1,1 @@
+// map.js: filled in by the pages work

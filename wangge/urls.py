@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from wangge.core import views as core_views
+
+handler404 = "wangge.core.views.page_not_found"
+handler403 = "wangge.core.views.permission_denied"
+handler500 = "wangge.core.views.server_error"
+
+urlpatterns = [
+    path("", include("wangge.core.urls")),
+    path("accounts/", include("wangge.accounts.urls")),
+    path("territory/", include("wangge.territory.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("healthz", core_views.healthz, name="healthz"),
+]
