@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "wangge.core",
     "wangge.accounts",
     "wangge.territory",
+    "wangge.workcalendar",
 ]
 
 MIDDLEWARE = [
