@@ -1,0 +1,955 @@
+"""Every write to a case. Each transition is one atomic function that locks the row, checks the
+state and the actor, writes the timeline entry and the outbox in the same transaction.
+
+Views, the JSON API, Open311, commands and tasks all call these; nothing else changes a case.
+"""
+
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.accounts.models import Membership, Role
+from wangge.accounts.scope import scope_of
+from wangge.cases import sla
+from wangge.cases.models import (
+    ApprovalKind,
+    ApprovalStatus,
+    Case,
+    CaseApproval,
+    CaseEvent,
+    Category,
+    Outcome,
+    Priority,
+    Rating,
+    Source,
+    Status,
+)
+from wangge.cases.questions import clean_answers
+from wangge.cases.workflow import DESK, LEAD, REPORTER, TRANSITIONS, Transition
+from wangge.core.errors import Conflict, DomainError, PermissionDenied
+from wangge.core.validators import MOBILE_RE
+from wangge.notifications import actions as notify
+from wangge.territory.geo import grid_locator
+from wangge.territory.models import Department, Level, OrgUnit, ancestor_codes
+
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+MAX_REOPENS = 1
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class StaleCase(Conflict):
+    code = "stale"
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+
+
+def _actor_label(actor: Any) -> str:
+    if actor is None:
+        return _("群众")
+    return str(actor)
+
+
+def _event(
+    case: Case,
+    *,
+    action: str,
+    from_status: str,
+    actor: Any,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    is_public: bool = True,
+    at: datetime | None = None,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        action=action,
+        from_status=from_status,
+        to_status=case.status,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=_actor_label(actor),
+        note=note,
+        data=data or {},
+        is_public=is_public,
+        created_at=at or timezone.now(),
+    )
+
+
+def is_lead(actor: Any, case: Case) -> bool:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    if case.lead_worker_id is not None and case.lead_worker_id == actor.pk:
+        return True
+    if case.lead_department_id is not None:
+        return case.lead_department_id in scope_of(actor).department_ids
+    return False
+
+
+def may(actor: Any, case: Case, transition: Transition, *, as_reporter: bool = False) -> bool:
+    """Whether `actor` may take `transition` on `case` (ignoring its current status)."""
+    if as_reporter and REPORTER in transition.actors:
+        return True
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    scope = scope_of(actor)
+    if scope.is_superuser:
+        return True
+    if LEAD in transition.actors and is_lead(actor, case):
+        return True
+    code = case.handling_unit.code if transition.over == "handling_unit" else case.grid_code
+    # Roles held at the unit or above it: staff below the handling unit do not act there.
+    roles = scope.roles_at(code)
+    writable = scope.can_act_on_code(code)
+    return writable and bool(roles & (transition.actors - {LEAD, REPORTER}))
+
+
+def available_actions(actor: Any, case: Case) -> list[str]:
+    return [
+        action
+        for action, t in TRANSITIONS.items()
+        if case.status in t.sources and may(actor, case, t) and _extra_condition(action, case)
+    ]
+
+
+def _extra_condition(action: str, case: Case) -> bool:
+    pending = {a.kind for a in case.approvals.all() if a.status == ApprovalStatus.PENDING}
+    if action == "approve_suspension":
+        return ApprovalKind.SUSPENSION in pending
+    if action == "approve_extension":
+        return ApprovalKind.EXTENSION in pending
+    if action == "deny_request":
+        return bool(pending)
+    if action == "request_suspension":
+        return ApprovalKind.SUSPENSION not in pending
+    if action == "request_extension":
+        return ApprovalKind.EXTENSION not in pending
+    if action == "rate":
+        return not case.rating
+    if action == "reopen":
+        return case.reopen_count < MAX_REOPENS
+    if action == "escalate":
+        return case.handling_unit.level != Level.DISTRICT
+    return True
+
+
+def _desk_recipients(unit: OrgUnit) -> list[int]:
+    codes = [*ancestor_codes(unit.code), unit.code]
+    return list(
+        Membership.objects.filter(role__in=DESK, unit__code__in=codes)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def _lead_recipients(case: Case) -> list[int]:
+    if case.lead_worker_id:
+        return [case.lead_worker_id]
+    if case.lead_department_id:
+        return list(
+            Membership.objects.filter(
+                role=Role.DEPARTMENT_HANDLER, department_id=case.lead_department_id
+            ).values_list("user_id", flat=True)
+        )
+    return []
+
+
+def _notify(case: Case, *, kind: str, recipients: list[int], title: str, event: CaseEvent) -> None:
+    if not recipients:
+        return
+    notify.enqueue(
+        kind=kind,
+        dedupe_key=f"case:{case.pk}:event:{event.pk}:{kind}",
+        payload={
+            "recipients": recipients,
+            "title": title,
+            "body": case.title,
+            "url": f"/cases/{case.pk}/",
+            "case_id": case.pk,
+        },
+    )
+
+
+def _transition(
+    action: str,
+    *,
+    case_id: int,
+    actor: Any,
+    expected_version: int | None,
+    note: str = "",
+    as_reporter: bool = False,
+    change: Callable[[Case], list[str]] | None = None,
+    event_data: dict[str, Any] | None = None,
+    is_public: bool = True,
+) -> tuple[Case, CaseEvent]:
+    """The one path of a state change. Must run inside transaction.atomic."""
+    transition = TRANSITIONS[action]
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("handling_unit", "grid")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise DomainError(_("案件不存在 (case not found)"), field="case", code="not_found")
+    if expected_version is not None and case.version != expected_version:
+        raise StaleCase(
+            _("案件已被他人更新，请刷新后重试 (the case changed, reload)"), field="version"
+        )
+    if case.status not in transition.sources:
+        raise IllegalTransition(
+            _("当前状态“%(status)s”不能执行“%(action)s” (not allowed in this state)")
+            % {"status": case.get_status_display(), "action": transition.label},
+            field="status",
+        )
+    if not may(actor, case, transition, as_reporter=as_reporter):
+        raise PermissionDenied(
+            _("您无权对此案件执行“%(action)s” (not allowed for you)") % {"action": transition.label}
+        )
+    if not _extra_condition(action, case):
+        raise IllegalTransition(
+            _("此案件现在不能执行“%(action)s” (not possible now)") % {"action": transition.label},
+            field="action",
+        )
+    note = (note or "").strip()
+    if transition.needs_note and not note:
+        raise DomainError(_("请填写说明或理由 (a note is required)"), field="note", code="required")
+    from_status = case.status
+    fields = change(case) if change else []
+    if transition.target is not None:
+        case.status = transition.target
+        fields.append("status")
+    case.version += 1
+    case.save(update_fields=[*dict.fromkeys(fields), "version", "updated_at"])
+    event = _event(
+        case,
+        action=action,
+        from_status=from_status,
+        actor=None if as_reporter else actor,
+        note=note,
+        data=event_data,
+        is_public=is_public,
+    )
+    return case, event
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+def _check_text(value: str, *, field: str, label: str, max_length: int, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DomainError(
+            _("请填写%(label)s (%(field)s is required)") % {"label": label, "field": field},
+            field=field,
+            code="required",
+        )
+    if len(value) > max_length:
+        raise DomainError(
+            _("%(label)s不能超过 %(n)d 个字 (%(field)s is too long)")
+            % {"label": label, "n": max_length, "field": field},
+            field=field,
+            code="too_long",
+        )
+    return value
+
+
+def check_location(*, lon: float | None, lat: float | None) -> OrgUnit:
+    if lon is None or lat is None:
+        raise DomainError(
+            _("请在地图上选择位置 (location is required)"), field="location", code="required"
+        )
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise DomainError(_("位置坐标无效 (invalid coordinates)"), field="location", code="invalid")
+    grid_id = grid_locator().locate(lon, lat)
+    if grid_id is None:
+        raise DomainError(
+            _("该位置不在本区任何网格内，请重新选择 (the location is outside every grid)"),
+            field="location",
+            code="outside",
+        )
+    return OrgUnit.objects.select_related("parent").get(pk=grid_id)
+
+
+def create_case(
+    *,
+    actor: Any,
+    category: Category,
+    title: str,
+    description: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    grid: OrgUnit | None = None,
+    address: str = "",
+    source: str = Source.RESIDENT,
+    priority: str | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    is_anonymous: bool = False,
+    answers: dict[str, Any] | None = None,
+    photos: Sequence[Any] = (),
+    resolve_on_spot: bool = False,
+    result: str = "",
+    idempotency_key: str | None = None,
+    external_ref: str = "",
+    created_at: datetime | None = None,
+) -> Case:
+    """Take in a case. With an idempotency key, a retry returns the case the first call made."""
+    if idempotency_key:
+        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    if not category.is_active or category.parent_id is None:
+        raise DomainError(
+            _("请选择一个具体的小类 (choose an active sub-category)"), field="category"
+        )
+    title = _check_text(title, field="title", label=_("标题"), max_length=100, required=True)
+    description = _check_text(
+        description, field="description", label=_("描述"), max_length=2000, required=False
+    )
+    address = _check_text(address, field="address", label=_("地址"), max_length=200, required=False)
+    if source not in Source.values:
+        raise DomainError(_("来源无效 (unknown source)"), field="source")
+    priority = priority or category.priority
+    if priority not in Priority.values:
+        raise DomainError(_("紧急程度无效 (unknown priority)"), field="priority")
+    reporter_phone = (reporter_phone or "").strip()
+    if (
+        reporter_phone
+        and not MOBILE_RE.match(reporter_phone)
+        and not reporter_phone.replace("-", "").isdigit()
+    ):
+        raise DomainError(_("联系电话格式不正确 (invalid phone number)"), field="reporter_phone")
+    if is_anonymous:
+        reporter_name, reporter_phone = "", ""
+    clean = clean_answers(category=category, answers=answers or {})
+    if grid is None:
+        grid = check_location(lon=lon, lat=lat)
+    elif grid.level not in (Level.GRID, Level.MICROGRID):
+        raise DomainError(_("所属单元必须是网格 (grid must be a grid)"), field="grid")
+    if resolve_on_spot:
+        if source not in (Source.GRID_PATROL, Source.BUILDING_HEAD) or actor is None:
+            raise DomainError(
+                _("只有网格员或楼栋长可以即报即办 (only field staff resolve on the spot)"),
+                field="resolve_on_spot",
+            )
+        if not scope_of(actor).can_act_on_code(grid.code):
+            raise PermissionDenied(_("该位置不在您的网格内 (outside your grid)"))
+        result = _check_text(
+            result, field="result", label=_("处置结果"), max_length=2000, required=True
+        )
+    from wangge.cases.photos import check_photo_count, store_photos
+
+    check_photo_count(len(photos))
+    now = created_at or timezone.now()
+    limits = sla.limits_for(category=category, priority=priority)
+    due = sla.compute_due(started_at=now, limits=limits)
+    community = grid.parent if grid.parent and grid.parent.level == Level.COMMUNITY else grid
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                tracking_code=new_tracking_code(),
+                title=title,
+                description=description,
+                category=category,
+                answers=clean,
+                lon=lon,
+                lat=lat,
+                address=address,
+                grid=grid,
+                grid_code=grid.code,
+                handling_unit=community,
+                source=source,
+                priority=priority,
+                reporter=actor if getattr(actor, "pk", None) else None,
+                reporter_name=reporter_name,
+                reporter_phone=reporter_phone,
+                is_anonymous=is_anonymous,
+                external_ref=external_ref,
+                clock_started_at=now,
+                response_limit_hours=limits.response_hours,
+                resolution_limit=limits.resolution,
+                resolution_unit=limits.unit,
+                response_due_at=due.response_due_at,
+                resolution_due_at=due.resolution_due_at,
+                due_soon_at=due.due_soon_at,
+                calendar_warning=due.warning[:200],
+                idempotency_key=idempotency_key or None,
+                created_by=actor if getattr(actor, "pk", None) else None,
+                created_at=now,
+            )
+            event = _event(case, action="report", from_status="", actor=actor, at=now)
+            store_photos(case=case, event=event, files=photos, actor=actor, is_public=True)
+            if resolve_on_spot:
+                case.status = Status.CLOSED
+                case.result = result
+                case.outcome = Outcome.SOLVED
+                case.lead_worker = actor
+                case.signed_at = case.handled_at = case.closed_at = now
+                case.save(
+                    update_fields=[
+                        "status",
+                        "result",
+                        "outcome",
+                        "lead_worker",
+                        "signed_at",
+                        "handled_at",
+                        "closed_at",
+                    ]
+                )
+                _event(
+                    case,
+                    action="resolve_on_spot",
+                    from_status=Status.REPORTED,
+                    actor=actor,
+                    note=result,
+                    at=now,
+                )
+    except IntegrityError:
+        if idempotency_key:
+            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        raise
+    return case
+
+
+# --- transitions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def accept(
+    *, case_id: int, actor: Any, expected_version: int | None = None, note: str = ""
+) -> Case:
+    def change(case: Case) -> list[str]:
+        case.accepted_at = timezone.now()
+        return ["accepted_at"]
+
+    return _transition(
+        "accept",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def reject(*, case_id: int, actor: Any, note: str, expected_version: int | None = None) -> Case:
+    def change(case: Case) -> list[str]:
+        case.closed_at = timezone.now()
+        return ["closed_at"]
+
+    return _transition(
+        "reject",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def dispatch(
+    *,
+    case_id: int,
+    actor: Any,
+    department: Department | None = None,
+    worker: Any = None,
+    co_departments: Sequence[Department] = (),
+    expected_version: int | None = None,
+    note: str = "",
+) -> Case:
+    if (department is None) == (worker is None):
+        raise DomainError(
+            _("请选择一个主办部门或一名网格员 (choose one lead: a department or a grid worker)"),
+            field="lead",
+        )
+    co = [d for d in co_departments if department is None or d.pk != department.pk]
+
+    def change(case: Case) -> list[str]:
+        if department is not None:
+            if not department.is_active:
+                raise DomainError(_("该部门已停用 (department inactive)"), field="department")
+            if not case.grid_code.startswith(department.unit.code):
+                raise DomainError(
+                    _("该部门不负责此网格所在区域 (department does not serve this area)"),
+                    field="department",
+                )
+        if (
+            worker is not None
+            and not Membership.objects.filter(
+                user=worker,
+                role=Role.GRID_WORKER,
+                unit__code__in=[*ancestor_codes(case.grid_code), case.grid_code],
+            ).exists()
+        ):
+            raise DomainError(
+                _("该人员不是此网格的网格员 (not a grid worker of this grid)"), field="worker"
+            )
+        case.lead_department = department
+        case.lead_worker = worker
+        case.dispatched_at = timezone.now()
+        case.signed_at = None
+        return ["lead_department", "lead_worker", "dispatched_at", "signed_at"]
+
+    case, event = _transition(
+        "dispatch",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+        event_data={
+            "department": department.name if department else None,
+            "worker": str(worker) if worker else None,
+            "co_departments": [d.name for d in co],
+        },
+    )
+    case.co_departments.set(co)
+    _notify(
+        case,
+        kind="dispatched",
+        recipients=_lead_recipients(case),
+        title=_("新派单：%(t)s") % {"t": case.title},
+        event=event,
+    )
+    return case
+
+
+@transaction.atomic
+def sign(*, case_id: int, actor: Any, expected_version: int | None = None, note: str = "") -> Case:
+    def change(case: Case) -> list[str]:
+        case.signed_at = timezone.now()
+        return ["signed_at"]
+
+    return _transition(
+        "sign",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def return_case(
+    *, case_id: int, actor: Any, note: str, expected_version: int | None = None
+) -> Case:
+    def change(case: Case) -> list[str]:
+        case.return_count += 1
+        case.lead_department = None
+        case.lead_worker = None
+        return ["return_count", "lead_department", "lead_worker"]
+
+    case, event = _transition(
+        "return",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+        is_public=False,
+    )
+    case.co_departments.clear()
+    _notify(
+        case,
+        kind="returned",
+        recipients=_desk_recipients(case.handling_unit),
+        title=_("退单：%(t)s") % {"t": case.title},
+        event=event,
+    )
+    return case
+
+
+@transaction.atomic
+def handle(
+    *,
+    case_id: int,
+    actor: Any,
+    result: str,
+    outcome: str = Outcome.SOLVED,
+    photos: Sequence[Any] = (),
+    public_photos: bool = True,
+    expected_version: int | None = None,
+) -> Case:
+    if outcome not in Outcome.values:
+        raise DomainError(_("办理结果无效 (unknown outcome)"), field="outcome")
+    from wangge.cases.photos import check_photo_count, store_photos
+
+    def change(case: Case) -> list[str]:
+        check_photo_count(len(photos), existing=case.photos.count())
+        case.result = result.strip()
+        case.outcome = outcome
+        case.handled_at = timezone.now()
+        return ["result", "outcome", "handled_at"]
+
+    case, event = _transition(
+        "handle",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=result,
+        change=change,
+        event_data={"outcome": outcome},
+    )
+    store_photos(case=case, event=event, files=photos, actor=actor, is_public=public_photos)
+    return case
+
+
+@transaction.atomic
+def verify(
+    *, case_id: int, actor: Any, passed: bool, note: str = "", expected_version: int | None = None
+) -> Case:
+    def change(case: Case) -> list[str]:
+        if passed:
+            case.closed_at = timezone.now()
+            return ["closed_at"]
+        case.handled_at = None
+        return ["handled_at"]
+
+    action = "verify_pass" if passed else "verify_fail"
+    return _transition(
+        action,
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def escalate(*, case_id: int, actor: Any, note: str, expected_version: int | None = None) -> Case:
+    def change(case: Case) -> list[str]:
+        parent = case.handling_unit.parent
+        if parent is None:
+            raise IllegalTransition(
+                _("已是最高层级，不能再上报 (already at the top)"), field="action"
+            )
+        case.handling_unit = parent
+        case.lead_department = None
+        case.lead_worker = None
+        return ["handling_unit", "lead_department", "lead_worker"]
+
+    case, event = _transition(
+        "escalate",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+        is_public=False,
+    )
+    case.co_departments.clear()
+    event.data = {"to_unit": case.handling_unit.name, "to_level": case.handling_unit.level}
+    CaseEvent.objects.filter(pk=event.pk).update(data=event.data)
+    _notify(
+        case,
+        kind="escalated",
+        recipients=_desk_recipients(case.handling_unit),
+        title=_("上报（吹哨）：%(t)s") % {"t": case.title},
+        event=event,
+    )
+    return case
+
+
+@transaction.atomic
+def request_approval(
+    *,
+    case_id: int,
+    actor: Any,
+    kind: str,
+    note: str,
+    extra: int | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    if kind == ApprovalKind.EXTENSION and (not extra or extra < 1 or extra > 60):
+        raise DomainError(
+            _("请填写延期天数（1–60 个工作日）(extension: 1–60 working days)"), field="extra"
+        )
+    action = "request_suspension" if kind == ApprovalKind.SUSPENSION else "request_extension"
+
+    def change(case: Case) -> list[str]:
+        CaseApproval.objects.create(
+            case=case, kind=kind, reason=note.strip(), extra=extra, requested_by=actor
+        )
+        return []
+
+    return _transition(
+        action,
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+        event_data={"extra": extra},
+        is_public=False,
+    )[0]
+
+
+def _decide(case: Case, kind: str | None, actor: Any, status: str) -> CaseApproval:
+    pending = case.approvals.filter(status=ApprovalStatus.PENDING)
+    if kind:
+        pending = pending.filter(kind=kind)
+    approval = pending.select_for_update().first()
+    if approval is None:
+        raise IllegalTransition(_("没有待审批的申请 (nothing to approve)"), field="action")
+    approval.status = status
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.save(update_fields=["status", "decided_by", "decided_at"])
+    return approval
+
+
+@transaction.atomic
+def approve_suspension(
+    *, case_id: int, actor: Any, note: str = "", expected_version: int | None = None
+) -> Case:
+    def change(case: Case) -> list[str]:
+        _decide(case, ApprovalKind.SUSPENSION, actor, ApprovalStatus.APPROVED)
+        case.paused_at = timezone.now()
+        return ["paused_at"]
+
+    return _transition(
+        "approve_suspension",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def deny_request(
+    *, case_id: int, actor: Any, note: str, expected_version: int | None = None
+) -> Case:
+    def change(case: Case) -> list[str]:
+        _decide(case, None, actor, ApprovalStatus.DENIED)
+        return []
+
+    return _transition(
+        "deny_request",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+        is_public=False,
+    )[0]
+
+
+@transaction.atomic
+def resume(
+    *, case_id: int, actor: Any, note: str = "", expected_version: int | None = None
+) -> Case:
+    def change(case: Case) -> list[str]:
+        now = timezone.now()
+        case.pauses = [*case.pauses, [(case.paused_at or now).isoformat(), now.isoformat()]]
+        case.paused_at = None
+        # The clock stopped while suspended: the deadlines are recomputed without that time.
+        return ["pauses", "paused_at", *sla.recompute(case)]
+
+    return _transition(
+        "resume",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def approve_extension(
+    *, case_id: int, actor: Any, note: str = "", expected_version: int | None = None
+) -> Case:
+    def change(case: Case) -> list[str]:
+        approval = _decide(case, ApprovalKind.EXTENSION, actor, ApprovalStatus.APPROVED)
+        case.extension_days += approval.extra or 1
+        case.warned_due_soon = case.warned_overdue = False
+        return ["extension_days", "warned_due_soon", "warned_overdue", *sla.recompute(case)]
+
+    return _transition(
+        "approve_extension",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+    )[0]
+
+
+@transaction.atomic
+def rate(
+    *,
+    case_id: int,
+    actor: Any,
+    rating: str,
+    note: str = "",
+    solved: bool = True,
+    as_reporter: bool = False,
+    expected_version: int | None = None,
+) -> Case:
+    """Record the reporter's rating; 不满意 or "not solved" reopens the case once."""
+    if rating not in Rating.values:
+        raise DomainError(_("请选择 满意、基本满意 或 不满意 (choose a rating)"), field="rating")
+
+    def change(case: Case) -> list[str]:
+        case.rating = rating
+        case.rating_note = (note or "").strip()[:500]
+        case.rated_at = timezone.now()
+        return ["rating", "rating_note", "rated_at"]
+
+    case, event = _transition(
+        "rate",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        as_reporter=as_reporter,
+        change=change,
+        event_data={"rating": rating, "solved": solved},
+    )
+    _notify(
+        case,
+        kind="rated",
+        recipients=_lead_recipients(case),
+        title=_("群众评价：%(r)s") % {"r": case.get_rating_display()},
+        event=event,
+    )
+    if (rating == Rating.UNSATISFIED or not solved) and case.reopen_count < MAX_REOPENS:
+        reason = note.strip() or (_("群众反映问题未解决") if not solved else _("群众不满意"))
+        case = reopen(case_id=case.pk, actor=actor, note=reason, as_reporter=as_reporter)
+    return case
+
+
+@transaction.atomic
+def reopen(
+    *,
+    case_id: int,
+    actor: Any,
+    note: str,
+    as_reporter: bool = False,
+    expected_version: int | None = None,
+) -> Case:
+    def change(case: Case) -> list[str]:
+        case.reopen_count += 1
+        case.closed_at = None
+        case.handled_at = None
+        case.rating = ""
+        case.rated_at = None
+        case.outcome = ""
+        # A reopened case gets a fresh limit from now.
+        case.clock_started_at = timezone.now()
+        case.pauses = []
+        case.extension_days = 0
+        case.warned_due_soon = case.warned_overdue = False
+        return [
+            "reopen_count",
+            "closed_at",
+            "handled_at",
+            "rating",
+            "rated_at",
+            "outcome",
+            "clock_started_at",
+            "pauses",
+            "extension_days",
+            "warned_due_soon",
+            "warned_overdue",
+            *sla.recompute(case),
+        ]
+
+    case, event = _transition(
+        "reopen",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        as_reporter=as_reporter,
+        change=change,
+    )
+    _notify(
+        case,
+        kind="reopened",
+        recipients=_lead_recipients(case),
+        title=_("重办：%(t)s") % {"t": case.title},
+        event=event,
+    )
+    return case
+
+
+@transaction.atomic
+def merge(
+    *, case_id: int, actor: Any, master_id: int, note: str = "", expected_version: int | None = None
+) -> Case:
+    if case_id == master_id:
+        raise DomainError(_("不能把案件合并到自身 (cannot merge into itself)"), field="master")
+    master = Case.objects.select_for_update().filter(pk=master_id).first()
+    if master is None or not scope_of(actor).sees_code(master.grid_code):
+        raise DomainError(
+            _("主案件不存在 (master case not found)"), field="master", code="not_found"
+        )
+    if master.status in (Status.MERGED, Status.REJECTED):
+        raise DomainError(
+            _("主案件已合并或不予受理，请选择其他案件 (choose an active master)"), field="master"
+        )
+
+    def change(case: Case) -> list[str]:
+        case.master = master
+        case.closed_at = timezone.now()
+        return ["master", "closed_at"]
+
+    case, _event_row = _transition(
+        "merge",
+        case_id=case_id,
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        change=change,
+        event_data={"master": master.tracking_code},
+    )
+    master.version += 1
+    master.save(update_fields=["version", "updated_at"])
+    _event(
+        master,
+        action="merged_into",
+        from_status=master.status,
+        actor=actor,
+        note=note,
+        data={"duplicate": case.tracking_code},
+    )
+    return case
+
+
+ACTIONS: dict[str, Callable[..., Case]] = {
+    "accept": accept,
+    "reject": reject,
+    "dispatch": dispatch,
+    "sign": sign,
+    "return": return_case,
+    "handle": handle,
+    "escalate": escalate,
+    "approve_suspension": approve_suspension,
+    "deny_request": deny_request,
+    "resume": resume,
+    "approve_extension": approve_extension,
+    "rate": rate,
+    "reopen": reopen,
+    "merge": merge,
+}

@@ -1,0 +1,137 @@
+"""Case photos: JPEG, PNG or WebP checked by content, at most 10 MB and 9 per case, re-encoded
+without metadata (the EXIF orientation tag is kept), with a thumbnail."""
+
+import hashlib
+import io
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from wangge.core.errors import DomainError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PER_CASE = 9
+MAX_PIXELS = 50_000_000
+THUMB_SIZE = (480, 480)
+ALLOWED = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+ORIENTATION_TAG = 0x0112
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    data: bytes
+    thumbnail: bytes
+    extension: str
+    width: int
+    height: int
+    sha256: str
+
+
+def check_photo_count(count: int, *, existing: int = 0) -> None:
+    if count + existing > MAX_PER_CASE:
+        raise DomainError(
+            _("每个案件最多 %(n)d 张照片 (at most %(n)d photos per case)") % {"n": MAX_PER_CASE},
+            field="photos",
+            code="too_many",
+        )
+
+
+def _read(upload: Any) -> bytes:
+    if isinstance(upload, bytes | bytearray):
+        return bytes(upload)
+    if hasattr(upload, "size") and upload.size > MAX_BYTES:
+        raise DomainError(
+            _("照片不能超过 10 MB (photo larger than 10 MB)"), field="photos", code="too_large"
+        )
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data: bytes = upload.read(MAX_BYTES + 1)
+    return data
+
+
+def clean_photo(upload: Any) -> CleanPhoto:
+    raw = _read(upload)
+    if len(raw) > MAX_BYTES:
+        raise DomainError(
+            _("照片不能超过 10 MB (photo larger than 10 MB)"), field="photos", code="too_large"
+        )
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            fmt = probe.format
+            probe.verify()
+        if fmt not in ALLOWED:
+            raise DomainError(
+                _("只支持 JPEG、PNG 或 WebP 图片 (only JPEG, PNG or WebP)"),
+                field="photos",
+                code="bad_type",
+            )
+        image: Image.Image = Image.open(io.BytesIO(raw))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise DomainError(
+            _("文件不是有效的图片，请重新拍照或选择 JPEG/PNG/WebP 图片 (not a valid image)"),
+            field="photos",
+            code="bad_type",
+        ) from None
+    orientation = image.getexif().get(ORIENTATION_TAG)
+    # Re-encoding from pixels drops every other metadata block (GPS, device, comments).
+    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    exif = Image.Exif()
+    if orientation:
+        exif[ORIENTATION_TAG] = orientation
+    out = io.BytesIO()
+    save_kwargs: dict[str, Any] = {}
+    if fmt in ("JPEG", "WEBP"):
+        save_kwargs = {"quality": 85, "exif": exif.tobytes() if orientation else b""}
+    clean.save(out, format=fmt, **save_kwargs)
+    thumb = ImageOps.exif_transpose(image) or image
+    thumb = thumb.convert("RGB")
+    thumb.thumbnail(THUMB_SIZE)
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, format="JPEG", quality=80)
+    data = out.getvalue()
+    return CleanPhoto(
+        data=data,
+        thumbnail=thumb_out.getvalue(),
+        extension=ALLOWED[fmt],
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def store_photos(
+    *, case: Any, event: Any, files: Sequence[Any], actor: Any, is_public: bool
+) -> list[Any]:
+    """Validate every file first, then store them: a bad file stores none."""
+    from wangge.cases.models import CasePhoto
+
+    cleaned = [clean_photo(f) for f in files]
+    stored = []
+    for photo in cleaned:
+        name = uuid.uuid4().hex
+        row = CasePhoto(
+            case=case,
+            event=event,
+            width=photo.width,
+            height=photo.height,
+            size_bytes=len(photo.data),
+            sha256=photo.sha256,
+            is_public=is_public,
+            uploaded_by=actor if getattr(actor, "pk", None) else None,
+        )
+        row.image.save(f"{name}.{photo.extension}", ContentFile(photo.data), save=False)
+        row.thumbnail.save(f"{name}_t.jpg", ContentFile(photo.thumbnail), save=False)
+        row.save()
+        stored.append(row)
+    return stored

@@ -1,0 +1,113 @@
+"""A category's extra questions: typed fields validated on intake."""
+
+from datetime import date
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from wangge.core.errors import DomainError, ValidationFailed
+
+QUESTION_TYPES = {"text", "number", "boolean", "date", "choice"}
+
+
+def check_questions(questions: Any) -> list[dict[str, Any]]:
+    """Validate a category's question definitions (admin input)."""
+    if not isinstance(questions, list):
+        raise DomainError(_("附加问题必须是列表 (questions must be a list)"), field="questions")
+    keys: set[str] = set()
+    for i, q in enumerate(questions):
+        where = f"questions[{i}]"
+        if not isinstance(q, dict) or not str(q.get("key", "")).isidentifier():
+            raise DomainError(
+                _("第 %(i)d 个问题缺少合法的 key (bad key)") % {"i": i + 1}, field=where
+            )
+        if q["key"] in keys:
+            raise DomainError(
+                _("问题 key 重复：%(k)s (duplicate key)") % {"k": q["key"]}, field=where
+            )
+        keys.add(q["key"])
+        if q.get("type") not in QUESTION_TYPES:
+            raise DomainError(
+                _("问题类型须为 %(t)s (bad type)") % {"t": "/".join(sorted(QUESTION_TYPES))},
+                field=where,
+            )
+        if q["type"] == "choice" and not (isinstance(q.get("choices"), list) and q["choices"]):
+            raise DomainError(_("选择题需要 choices 列表 (choice needs choices)"), field=where)
+        if not q.get("label"):
+            raise DomainError(_("问题需要 label (label required)"), field=where)
+    return questions
+
+
+def _coerce(question: dict[str, Any], value: Any) -> Any:
+    kind = question["type"]
+    if kind == "text":
+        text = str(value).strip()
+        if len(text) > 500:
+            raise ValueError(_("不能超过 500 字"))
+        return text
+    if kind == "number":
+        if isinstance(value, bool):
+            raise ValueError(_("须为数字"))
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(_("须为数字")) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(_("须为数字"))
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "1", "yes", "on", "是"}:
+            return True
+        if text in {"false", "0", "no", "off", "否"}:
+            return False
+        raise ValueError(_("须为 是/否"))
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValueError(_("须为日期，格式如 2026-05-01")) from None
+    if kind == "choice":
+        if value not in question["choices"]:
+            raise ValueError(
+                _("须为以下之一：%(c)s") % {"c": "、".join(map(str, question["choices"]))}
+            )
+        return value
+    raise ValueError(kind)
+
+
+def clean_answers(*, category: Any, answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers keyed by question key, coerced to their types; every problem reported at once."""
+    if not isinstance(answers, dict):
+        raise DomainError(_("附加信息格式不正确 (answers must be an object)"), field="answers")
+    errors: list[DomainError] = []
+    clean: dict[str, Any] = {}
+    known = {q["key"]: q for q in category.questions or []}
+    for key in answers:
+        if key not in known:
+            errors.append(
+                DomainError(
+                    _("未知的问题 %(k)s (unknown question)") % {"k": key}, field=f"answers.{key}"
+                )
+            )
+    for key, question in known.items():
+        value = answers.get(key)
+        if value is None or value == "":
+            if question.get("required"):
+                errors.append(
+                    DomainError(
+                        _("请回答“%(l)s” (required)") % {"l": question["label"]},
+                        field=f"answers.{key}",
+                        code="required",
+                    )
+                )
+            continue
+        try:
+            clean[key] = _coerce(question, value)
+        except ValueError as exc:
+            errors.append(DomainError(f"{question['label']}：{exc}", field=f"answers.{key}"))
+    if errors:
+        raise ValidationFailed(errors)
+    return clean

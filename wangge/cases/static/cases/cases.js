@@ -1,0 +1,129 @@
+// Case pages: deadline countdown, location pin on the detail page, and the patrol report form
+// (GPS or map tap, photo resize before upload). No inline scripts: CSP allows only this file.
+(function () {
+  "use strict";
+
+  function tiles(map, el) {
+    var url = el.getAttribute("data-tile-url");
+    if (url) { L.tileLayer(url, { maxZoom: 19 }).addTo(map); }
+  }
+
+  // Countdown to a deadline, refreshed every 30 s.
+  function countdown() {
+    var els = document.querySelectorAll(".countdown[data-due]");
+    function tick() {
+      var now = Date.now();
+      els.forEach(function (el) {
+        var ms = new Date(el.getAttribute("data-due")).getTime() - now;
+        var abs = Math.abs(ms), d = Math.floor(abs / 864e5), h = Math.floor(abs % 864e5 / 36e5), m = Math.floor(abs % 36e5 / 6e4);
+        var text = (d ? d + "天" : "") + h + "小时" + m + "分";
+        el.textContent = ms >= 0 ? "（剩余 " + text + "）" : "（已超时 " + text + "）";
+        el.classList.toggle("late", ms < 0);
+      });
+    }
+    if (els.length) { tick(); setInterval(tick, 30000); }
+  }
+
+  function caseMap() {
+    var el = document.getElementById("case-map");
+    if (!el || !window.L) { return; }
+    var ll = [parseFloat(el.getAttribute("data-lat")), parseFloat(el.getAttribute("data-lon"))];
+    var map = L.map(el, { attributionControl: false }).setView(ll, 17);
+    tiles(map, el);
+    L.circleMarker(ll, { radius: 9, color: "#c8102e", weight: 3, fillOpacity: 0.6 }).addTo(map);
+  }
+
+  // Resize a photo in the browser so uploads stay small on a phone network.
+  function resize(file, maxSide) {
+    return new Promise(function (resolve) {
+      if (!/^image\/(jpeg|png|webp)$/.test(file.type)) { resolve(file); return; }
+      var img = new Image();
+      var url = URL.createObjectURL(file);
+      img.onload = function () {
+        URL.revokeObjectURL(url);
+        var scale = Math.min(1, maxSide / Math.max(img.width, img.height));
+        if (scale === 1 && file.size < 1500000) { resolve(file); return; }
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.round(img.width * scale);
+        canvas.height = Math.round(img.height * scale);
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        canvas.toBlob(function (blob) {
+          resolve(blob ? new File([blob], file.name.replace(/\.\w+$/, "") + ".jpg", { type: "image/jpeg" }) : file);
+        }, "image/jpeg", 0.85);
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); resolve(file); };
+      img.src = url;
+    });
+  }
+
+  function reportForm() {
+    var form = document.getElementById("report-form");
+    if (!form) { return; }
+    var el = document.getElementById("pick-map");
+    var lon = form.querySelector("[name=lon]"), lat = form.querySelector("[name=lat]");
+    var text = document.getElementById("loc-text");
+    var marker = null, map = null;
+    function place(latlng, how) {
+      lat.value = latlng.lat.toFixed(7);
+      lon.value = latlng.lng.toFixed(7);
+      text.textContent = how + " " + latlng.lng.toFixed(5) + ", " + latlng.lat.toFixed(5);
+      if (map) {
+        if (marker) { marker.setLatLng(latlng); } else { marker = L.marker(latlng).addTo(map); }
+      }
+    }
+    if (el && window.L) {
+      var center = (el.getAttribute("data-center") || "116.4074,39.9042").split(",");
+      map = L.map(el, { attributionControl: false }).setView([parseFloat(center[1]), parseFloat(center[0])], 16);
+      tiles(map, el);
+      var grids = JSON.parse(el.getAttribute("data-grids") || "[]");
+      grids.forEach(function (code) {
+        fetch("/territory/units/" + code + "/grids.geojson", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (fc) {
+            if (!fc) { return; }
+            var layer = L.geoJSON(fc, { style: { color: "#0b6bcb", weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
+            if (!marker) { map.fitBounds(layer.getBounds(), { padding: [10, 10] }); }
+          });
+      });
+      map.on("click", function (e) { place(e.latlng, "已选择"); });
+      if (lon.value && lat.value) { place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), "已选择"); }
+    }
+    var gps = document.getElementById("use-gps");
+    if (gps) {
+      gps.addEventListener("click", function () {
+        if (!navigator.geolocation) { text.textContent = "此设备不支持定位，请点击地图选择"; return; }
+        text.textContent = "正在定位…";
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
+          place(ll, "当前位置");
+          if (map) { map.setView(ll, 17); }
+        }, function () { text.textContent = "定位失败，请点击地图选择位置"; }, { enableHighAccuracy: true, timeout: 10000 });
+      });
+    }
+    var input = form.querySelector("input[type=file][name=photos]");
+    var count = document.getElementById("photo-count");
+    if (input && window.DataTransfer) {
+      input.addEventListener("change", function () {
+        var files = Array.prototype.slice.call(input.files, 0, 9);
+        count.textContent = "正在处理 " + files.length + " 张照片…";
+        Promise.all(files.map(function (f) { return resize(f, 1600); })).then(function (out) {
+          var dt = new DataTransfer();
+          out.forEach(function (f) { dt.items.add(f); });
+          input.files = dt.files;
+          count.textContent = "已选择 " + out.length + " 张照片";
+        });
+      });
+    }
+    var spot = form.querySelector("[name=resolve_on_spot]"), resultRow = document.getElementById("result-row");
+    function toggle() { if (resultRow) { resultRow.hidden = !(spot && spot.checked); } }
+    if (spot) { spot.addEventListener("change", toggle); toggle(); }
+    var sent = false;
+    form.addEventListener("submit", function (e) {
+      if (sent) { e.preventDefault(); return; }  // a double tap sends once; the key makes retries safe
+      sent = true;
+      form.querySelector("button[type=submit]").disabled = true;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { countdown(); caseMap(); reportForm(); });
+})();
