@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "wangge.accounts",
     "wangge.territory",
     "wangge.workcalendar",
+    "wangge.notifications",
+    "wangge.cases",
 ]
 
 MIDDLEWARE = [

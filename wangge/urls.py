@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from wangge.api import api
 from wangge.core import views as core_views
 
 handler404 = "wangge.core.views.page_not_found"
@@ -14,5 +15,7 @@ urlpatterns = [
     path("territory/", include("wangge.territory.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("cases/", include("wangge.cases.urls")),
     path("healthz", core_views.healthz, name="healthz"),
 ]

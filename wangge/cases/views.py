@@ -224,7 +224,7 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
     else:
         form = PatrolReportForm(initial={"idempotency_key": uuid.uuid4().hex})
     my_grids = Membership.objects.filter(
-        user_id=request.user.pk, role__in=[Role.GRID_WORKER, Role.BUILDING_HEAD], unit__isnull=False
+        user_id=int(request.user.pk or 0), role__in=[Role.GRID_WORKER, Role.BUILDING_HEAD], unit__isnull=False
     ).select_related("unit")
     return render(
         request,

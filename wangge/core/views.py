@@ -12,18 +12,16 @@ from wangge.accounts.scope import scope_of
 from wangge.accounts.selectors import membership_list
 from wangge.territory import selectors as territory
 
+HOME_ROOTS = 20
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     roots = territory.scope_roots(user=request.user)
-    summaries = [
-        {"unit": unit, "counts": territory.subtree_counts(user=request.user, unit=unit)}
-        for unit in roots[:20]
-    ]
     context: dict[str, Any] = {
         "memberships": membership_list(user=request.user),
-        "summaries": summaries,
-        "more_roots": max(0, len(roots) - 20),
+        "summaries": territory.scope_summaries(user=request.user, roots=roots[:HOME_ROOTS]),
+        "more_roots": max(0, len(roots) - HOME_ROOTS),
         "scope": scope_of(request.user),
     }
     return render(request, "core/home.html", context)

@@ -6,21 +6,32 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from wangge.accounts.scope import scope_of
 from wangge.territory import selectors
-from wangge.territory.models import Level, OrgUnit
+from wangge.territory.models import OrgUnit
 
 
-def _tree_context(request: HttpRequest, unit: OrgUnit | None) -> dict[str, Any]:
-    roots = selectors.scope_roots(user=request.user)
-    return {
-        "roots": roots,
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx request for the panel only; a history restore needs the whole page."""
+    return bool(
+        request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    )
+
+
+def _panel_context(request: HttpRequest, unit: OrgUnit) -> dict[str, Any]:
+    context: dict[str, Any] = {
         "unit": unit,
-        "ancestors": selectors.unit_ancestors(unit=unit) if unit else [],
-        "children": selectors.unit_children(user=request.user, unit=unit) if unit else [],
+        "ancestors": selectors.unit_ancestors(unit=unit),
+        "children": selectors.unit_children(user=request.user, unit=unit),
+        "counts": selectors.subtree_counts(user=request.user, unit=unit),
+        "is_grid": unit.level in selectors.GRID_LEVELS,
+        "area_km2": unit.area_m2 / 1_000_000 if unit.area_m2 else None,
     }
+    if context["is_grid"]:
+        context["buildings"] = selectors.building_list(user=request.user).filter(grid=unit)[:200]
+    return context
 
 
 @login_required
@@ -28,31 +39,34 @@ def _tree_context(request: HttpRequest, unit: OrgUnit | None) -> dict[str, Any]:
 def browser(request: HttpRequest) -> HttpResponse:
     roots = selectors.scope_roots(user=request.user)
     unit = roots[0] if len(roots) == 1 else None
-    return render(request, "territory/browser.html", _tree_context(request, unit))
+    context: dict[str, Any] = _panel_context(request, unit) if unit else {"unit": None}
+    context["tree"] = selectors.unit_tree(user=request.user, unit=unit, roots=roots)
+    return render(request, "territory/browser.html", context)
 
 
 @login_required
 @require_GET
 def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     unit = selectors.unit_get(user=request.user, code=code)
-    context = _tree_context(request, unit)
-    context["counts"] = selectors.subtree_counts(user=request.user, unit=unit)
-    if unit.level in (Level.GRID, Level.MICROGRID):
-        context["buildings"] = selectors.building_list(user=request.user).filter(grid=unit)[:200]
-    template = (
-        "territory/_unit_panel.html"
-        if request.headers.get("HX-Request")
-        else "territory/browser.html"
-    )
-    return render(request, template, context)
+    context = _panel_context(request, unit)
+    if _wants_fragment(request):
+        context["fragment"] = True
+        response = render(request, "territory/_unit_panel.html", context)
+    else:
+        roots = selectors.scope_roots(user=request.user)
+        context["tree"] = selectors.unit_tree(user=request.user, unit=unit, roots=roots)
+        response = render(request, "territory/browser.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
 @require_GET
 def unit_children(request: HttpRequest, code: str) -> HttpResponse:
+    """The tree's next level under a unit (an htmx fragment)."""
     unit = selectors.unit_get(user=request.user, code=code)
-    children = selectors.unit_children(user=request.user, unit=unit)
-    return render(request, "territory/_children.html", {"unit": unit, "children": children})
+    nodes = selectors.child_nodes(user=request.user, unit=unit)
+    return render(request, "territory/_children.html", {"unit": unit, "nodes": nodes})
 
 
 @login_required
@@ -60,40 +74,16 @@ def unit_children(request: HttpRequest, code: str) -> HttpResponse:
 def grids_geojson(request: HttpRequest, code: str) -> JsonResponse:
     """Boundaries of the unit's children (or its grids, with ?level=grid) as a FeatureCollection."""
     unit = selectors.unit_get(user=request.user, code=code)
-    if request.GET.get("level") == Level.GRID:
-        units = selectors.grid_list_within(user=request.user, unit=unit)
-    else:
-        units = selectors.unit_list(user=request.user).filter(parent=unit)
-    features = [
-        {
-            "type": "Feature",
-            "geometry": u.boundary,
-            "properties": {"code": u.code, "name": u.name, "level": u.level},
-        }
-        for u in units.exclude(boundary__isnull=True).only("code", "name", "level", "boundary")
-    ]
-    if not features and unit.boundary:
-        features = [
-            {
-                "type": "Feature",
-                "geometry": unit.boundary,
-                "properties": {"code": unit.code, "name": unit.name, "level": unit.level},
-            }
-        ]
-    return JsonResponse({"type": "FeatureCollection", "features": features})
+    data = selectors.boundary_features(
+        user=request.user, unit=unit, level=request.GET.get("level") or None
+    )
+    return JsonResponse(data, content_type="application/geo+json")
 
 
 @require_GET
 def grid_card(request: HttpRequest, code: str) -> HttpResponse:
-    grid = selectors.public_grid_get(code=code)
-    full_contacts = scope_of(request.user).sees_code(grid.code)
-    workers = grid.memberships.filter(role="grid_worker").select_related("user")
-    buildings = grid.buildings.select_related("building_head").order_by("name")
-    context = {
-        "grid": grid,
-        "ancestors": selectors.unit_ancestors(unit=grid),
-        "workers": [m.user for m in workers],
-        "buildings": buildings,
-        "full_contacts": full_contacts,
-    }
-    return render(request, "territory/grid_card.html", context)
+    card = selectors.public_grid_card(user=request.user, code=code)
+    response = render(request, "territory/grid_card.html", {"card": card, "grid": card.grid})
+    # The same URL shows full or masked numbers depending on who asks: never cache it shared.
+    response["Cache-Control"] = "private, no-cache"
+    return response
