@@ -30,7 +30,7 @@ assets: node_modules/.package-lock.json
 
 locales: $(VENV)/.installed
 	@command -v msgfmt >/dev/null || { echo "msgfmt is needed to compile translations: apt-get install gettext"; exit 1; }
-	@cd wangge && ../$(PY) ../manage.py compilemessages --verbosity 0
+	@$(PY) manage.py compilemessages --verbosity 0 --locale en --locale zh_Hans --ignore=.venv --ignore=node_modules --ignore=static_vendor --ignore=var
 
 system-deps:
 	@scripts/system_deps.sh

@@ -1,56 +1,94 @@
 """The staff JSON API under /api/v1/ (django-ninja; OpenAPI at /api/v1/openapi.json).
 
-Every error body is {"errors": [{"field": …, "code": …, "message": …}]}.
+Every error body is {"errors": [{"field": …, "code": …, "message": …}]}. Status codes:
+400 the body is not JSON, 401 no valid token, 403 not allowed for you, 404 not found or outside
+your scope, 409 the case changed since you read it or the move is not possible in its state,
+413 the body is too large, 422 an input is invalid (the field says which).
 """
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
 from wangge.accounts.actions import hash_token
 from wangge.accounts.models import ApiToken
-from wangge.core.errors import DomainError, ValidationFailed
+from wangge.core.errors import Conflict, DomainError, PermissionDenied
+
+# How often a token's last_used_at is refreshed: not a write on every request.
+LAST_USED_RESOLUTION_SECONDS = 60
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        row = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True)
-            .first()
-        )
-        if row is None:
+        try:
+            row = ApiToken.objects.select_related("user").get(
+                key_hash=hash_token(token), revoked_at__isnull=True
+            )
+        except ApiToken.DoesNotExist:
+            return None
+        if not row.user.is_active:
             return None
         now = timezone.now()
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        if (
+            row.last_used_at is None
+            or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+        ):
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.user = row.user
         return row.user
 
 
+class Utf8JSONRenderer(JSONRenderer):
+    """Chinese text as UTF-8 rather than \\u escapes: half the bytes and readable."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title="Wangge staff API",
     version="1",
-    description="网格化基层治理平台 staff API: cases, categories, point → grid.",
+    description="网格化基层治理平台 staff API: cases, categories, point → grid.\n\n"
+    + (__doc__ or "").split("\n\n", 1)[1],
     auth=TokenAuth(),
+    renderer=Utf8JSONRenderer(),
     urls_namespace="api-v1",
 )
 
 
-def _errors(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:
-    return api.create_response(request, {"errors": errors}, status=status)
+def _errors(
+    request: HttpRequest,
+    status: int,
+    errors: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    response = api.create_response(request, {"errors": errors}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _status(exc: DomainError) -> int:
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, Conflict):
+        return 409
+    if exc.code == "not_found" and exc.field == "case":
+        return 404
+    # Every other refusal names an input that is wrong: the request was understood.
+    return 422
 
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    if isinstance(exc, ValidationFailed):
-        return _errors(request, exc.http_status, [e.as_dict() for e in exc.errors])
-    return _errors(request, exc.http_status, [exc.as_dict()])
+    errors = getattr(exc, "errors", None) or [exc]
+    return _errors(request, _status(exc), [e.as_dict() for e in errors])
 
 
 @api.exception_handler(NinjaValidationError)
@@ -93,14 +131,23 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
                 "message": "请提供有效的令牌：Authorization: Bearer <token> (missing or invalid token)",
             }
         ],
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _errors(
+        request,
+        413,
+        [{"field": None, "code": "too_large", "message": "请求内容过大 (request body too large)"}],
     )
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _errors(
-        request, exc.status_code, [{"field": None, "code": "error", "message": str(exc)}]
-    )
+    code = "bad_request" if exc.status_code == 400 else "error"
+    return _errors(request, exc.status_code, [{"field": None, "code": code, "message": str(exc)}])
 
 
 def register_routers() -> None:

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from wangge.env import env_bool, env_int, env_list, env_str, tile_origin
+from wangge.env import env_bool, env_float, env_int, env_list, env_str, tile_origin
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WANGGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "wangge.workcalendar",
     "wangge.notifications",
     "wangge.cases",
+    "wangge.registry",
+    "wangge.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -214,3 +216,15 @@ LOGGING = {
 
 # Demo and seed data location (read-only reference data shipped beside the repository).
 WANGGE_SHARED_DATA = Path(env_str("WANGGE_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data")))
+
+# Dashboard KPIs (DOMAIN.md §3): weight of 基本满意 in 满意率, weights of the composite score,
+# and how often the dashboard pages poll for fresh numbers.
+WANGGE_KPI_BASICALLY_SATISFIED_WEIGHT = env_float(
+    "WANGGE_KPI_BASICALLY_SATISFIED_WEIGHT", 0.9, minimum=0, maximum=1
+)
+WANGGE_KPI_WEIGHTS = {
+    "response": env_float("WANGGE_KPI_RESPONSE_WEIGHT", 0.1, minimum=0, maximum=1),
+    "resolution": env_float("WANGGE_KPI_RESOLUTION_WEIGHT", 0.5, minimum=0, maximum=1),
+    "satisfaction": env_float("WANGGE_KPI_SATISFACTION_WEIGHT", 0.4, minimum=0, maximum=1),
+}
+WANGGE_DASHBOARD_REFRESH_SECONDS = env_int("WANGGE_DASHBOARD_REFRESH_SECONDS", 5, minimum=1)

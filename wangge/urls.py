@@ -17,5 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("cases/", include("wangge.cases.urls")),
+    path("registry/", include("wangge.registry.urls")),
+    path("notifications/", include("wangge.notifications.urls")),
+    path("dashboard/", include("wangge.dashboard.urls")),
     path("healthz", core_views.healthz, name="healthz"),
 ]

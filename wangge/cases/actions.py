@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from wangge.cases.models import (
     Outcome,
     Priority,
     Rating,
+    SlaStatus,
     Source,
     Status,
 )
@@ -33,6 +35,7 @@ from wangge.cases.questions import clean_answers
 from wangge.cases.workflow import DESK, LEAD, REPORTER, TRANSITIONS, Transition
 from wangge.core.errors import Conflict, DomainError, PermissionDenied
 from wangge.core.validators import MOBILE_RE
+from wangge.dashboard import actions as stats
 from wangge.notifications import actions as notify
 from wangge.territory.geo import grid_locator
 from wangge.territory.models import Department, Level, OrgUnit, ancestor_codes
@@ -72,6 +75,7 @@ def _event(
     data: dict[str, Any] | None = None,
     is_public: bool = True,
     at: datetime | None = None,
+    actor_label: str | None = None,
 ) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
@@ -79,7 +83,7 @@ def _event(
         from_status=from_status,
         to_status=case.status,
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=_actor_label(actor),
+        actor_label=actor_label if actor_label is not None else _actor_label(actor),
         note=note,
         data=data or {},
         is_public=is_public,
@@ -123,8 +127,35 @@ def available_actions(actor: Any, case: Case) -> list[str]:
     ]
 
 
+def _pending_kinds(case: Case) -> set[str]:
+    return {a.kind for a in case.approvals.all() if a.status == ApprovalStatus.PENDING}
+
+
 def _extra_condition(action: str, case: Case) -> bool:
-    pending = {a.kind for a in case.approvals.all() if a.status == ApprovalStatus.PENDING}
+    # Only the approval steps look at pending requests: the others cost no query.
+    if action in APPROVAL_STEPS:
+        return _approval_condition(action, _pending_kinds(case))
+    if action == "rate":
+        return not case.rating
+    if action == "reopen":
+        return case.reopen_count < MAX_REOPENS
+    if action == "escalate":
+        return case.handling_unit.level != Level.DISTRICT
+    return True
+
+
+APPROVAL_STEPS = frozenset(
+    {
+        "approve_suspension",
+        "approve_extension",
+        "deny_request",
+        "request_suspension",
+        "request_extension",
+    }
+)
+
+
+def _approval_condition(action: str, pending: set[str]) -> bool:
     if action == "approve_suspension":
         return ApprovalKind.SUSPENSION in pending
     if action == "approve_extension":
@@ -133,15 +164,7 @@ def _extra_condition(action: str, case: Case) -> bool:
         return bool(pending)
     if action == "request_suspension":
         return ApprovalKind.SUSPENSION not in pending
-    if action == "request_extension":
-        return ApprovalKind.EXTENSION not in pending
-    if action == "rate":
-        return not case.rating
-    if action == "reopen":
-        return case.reopen_count < MAX_REOPENS
-    if action == "escalate":
-        return case.handling_unit.level != Level.DISTRICT
-    return True
+    return ApprovalKind.EXTENSION not in pending  # request_extension
 
 
 def _desk_recipients(unit: OrgUnit) -> list[int]:
@@ -241,6 +264,7 @@ def _transition(
         data=event_data,
         is_public=is_public,
     )
+    stats.record_transition(case=case, from_status=from_status, action=action, event=event)
     return case, event
 
 
@@ -279,7 +303,21 @@ def check_location(*, lon: float | None, lat: float | None) -> OrgUnit:
             field="location",
             code="outside",
         )
-    return OrgUnit.objects.select_related("parent").get(pk=grid_id)
+    # Boundaries can be large polygons: intake needs only the grid's and community's codes and
+    # names (any other field still loads on access).
+    return OrgUnit.objects.select_related("parent").only(*INTAKE_UNIT_FIELDS).get(pk=grid_id)
+
+
+INTAKE_UNIT_FIELDS = (
+    "code",
+    "name",
+    "level",
+    "parent",
+    "parent__code",
+    "parent__name",
+    "parent__level",
+    "parent__parent",
+)
 
 
 def create_case(
@@ -390,7 +428,8 @@ def create_case(
                 created_at=now,
             )
             event = _event(case, action="report", from_status="", actor=actor, at=now)
-            store_photos(case=case, event=event, files=photos, actor=actor, is_public=True)
+            events = [event]
+            stored = store_photos(case=case, event=event, files=photos, actor=actor, is_public=True)
             if resolve_on_spot:
                 case.status = Status.CLOSED
                 case.result = result
@@ -408,21 +447,36 @@ def create_case(
                         "closed_at",
                     ]
                 )
-                _event(
-                    case,
-                    action="resolve_on_spot",
-                    from_status=Status.REPORTED,
-                    actor=actor,
-                    note=result,
-                    at=now,
+                events.append(
+                    _event(
+                        case,
+                        action="resolve_on_spot",
+                        from_status=Status.REPORTED,
+                        actor=actor,
+                        note=result,
+                        at=now,
+                    )
                 )
+            stats.record_case(case=case)
     except IntegrityError:
         if idempotency_key:
             existing = Case.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing
         raise
+    # The new case carries its timeline and photos, as prefetch_related would have loaded them:
+    # whoever shows it next needs no query.
+    case._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "events": _known(case.events.all(), events),
+        "photos": _known(case.photos.all(), stored),
+    }
     return case
+
+
+def _known(qs: Any, rows: list[Any]) -> Any:
+    qs._result_cache = rows
+    qs._prefetch_done = True
+    return qs
 
 
 # --- transitions ---------------------------------------------------------------------------
@@ -762,8 +816,14 @@ def resume(
         now = timezone.now()
         case.pauses = [*case.pauses, [(case.paused_at or now).isoformat(), now.isoformat()]]
         case.paused_at = None
-        # The clock stopped while suspended: the deadlines are recomputed without that time.
-        return ["pauses", "paused_at", *sla.recompute(case)]
+        # The clock stopped while suspended: the deadlines are recomputed without that time,
+        # and a warning already sent is sent again if the case becomes due soon or late again.
+        fields = sla.recompute(case)
+        if case.due_soon_at > now:
+            case.warned_due_soon = False
+        if case.resolution_due_at >= now:
+            case.warned_overdue = False
+        return ["pauses", "paused_at", "warned_due_soon", "warned_overdue", *fields]
 
     return _transition(
         "resume",
@@ -953,3 +1013,79 @@ ACTIONS: dict[str, Callable[..., Case]] = {
     "reopen": reopen,
     "merge": merge,
 }
+
+
+# --- deadline warnings ---------------------------------------------------------------------
+
+SYSTEM_LABEL = "系统"
+# Statuses in which the lead is the one who must act; in the others the desk must.
+LEAD_STATUSES = frozenset({Status.DISPATCHED, Status.IN_PROGRESS})
+
+
+def _running_q() -> Q:
+    # Suspended cases keep the SLA status they had when paused: nothing to warn about.
+    return Q(paused_at__isnull=True) & ~Q(status=Status.SUSPENDED)
+
+
+def _warn(case_id: int, *, kind: str, now: datetime) -> bool:
+    """Warn about one case once: claim the flag with a guarded UPDATE that re-checks the SLA
+    condition (so a case extended or closed meanwhile is left alone), then write the timeline
+    entry and the outbox row in the same transaction."""
+    flags = {"warned_overdue": True, "warned_due_soon": True}
+    if kind == SlaStatus.DUE_SOON:
+        flags = {"warned_due_soon": True}
+    unwarned = Q(warned_overdue=False) if kind == SlaStatus.OVERDUE else Q(warned_due_soon=False)
+    with transaction.atomic():
+        claimed = (
+            Case.objects.filter(pk=case_id)
+            .filter(unwarned, _running_q(), sla.sla_q(kind, now))
+            .update(**flags)
+        )
+        if not claimed:
+            return False
+        case = Case.objects.select_related("handling_unit").get(pk=case_id)
+        overdue = kind == SlaStatus.OVERDUE
+        event = _event(
+            case,
+            action=kind,
+            from_status=case.status,
+            actor=None,
+            actor_label=SYSTEM_LABEL,
+            is_public=False,
+            at=now,
+            data={"resolution_due_at": case.resolution_due_at.isoformat()},
+        )
+        lead = _lead_recipients(case) if case.status in LEAD_STATUSES else []
+        _notify(
+            case,
+            kind=kind,
+            recipients=lead or _desk_recipients(case.handling_unit),
+            title=(_("已超时：%(t)s") if overdue else _("即将超时：%(t)s")) % {"t": case.title},
+            event=event,
+        )
+    return True
+
+
+def scan_deadlines(*, now: datetime | None = None, limit: int = 1000) -> dict[str, int]:
+    """Warn once about every open, running case that has become due soon or overdue.
+
+    Who is told: the lead (department handlers or grid worker) while the case is dispatched or in
+    progress, otherwise the desk staff of its handling unit (to accept, dispatch or verify it).
+    Run every minute (`manage.py scan_deadlines`, or the `scan_deadlines_task` task); running it
+    twice, or in two processes at once, sends each warning once.
+    """
+    now = now or timezone.now()
+    counts = {SlaStatus.DUE_SOON.value: 0, SlaStatus.OVERDUE.value: 0}
+    # Overdue first: a case found late without a due-soon warning gets only the overdue one.
+    for kind, unwarned in (
+        (SlaStatus.OVERDUE, Q(warned_overdue=False)),
+        (SlaStatus.DUE_SOON, Q(warned_due_soon=False)),
+    ):
+        ids = list(
+            Case.objects.filter(unwarned, _running_q(), sla.sla_q(kind, now))
+            .order_by("resolution_due_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for case_id in ids:
+            counts[kind.value] += _warn(case_id, kind=kind, now=now)
+    return counts

@@ -113,7 +113,7 @@ CATALOGUE: list[tuple[str, str, str, list[tuple[str, str, str, str, int, int, st
         "其他",
         "📝",
         [
-            ("other", "其他问题", "city_management", "normal", 24, 7, WD),
+            ("other_issue", "其他问题", "city_management", "normal", 24, 7, WD),
         ],
     ),
 ]

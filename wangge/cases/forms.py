@@ -17,9 +17,8 @@ class MultipleImageField(forms.FileField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault(
             "widget",
-            MultipleFileInput(
-                attrs={"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
-            ),
+            # No `capture`: the phone then offers both the camera and the gallery.
+            MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         )
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)

@@ -4,13 +4,14 @@ without metadata (the EXIF orientation tag is kept), with a thumbnail."""
 import hashlib
 import io
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from wangge.core.errors import DomainError
 
@@ -20,6 +21,16 @@ MAX_PIXELS = 50_000_000
 THUMB_SIZE = (480, 480)
 ALLOWED = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 ORIENTATION_TAG = 0x0112
+# EXIF orientation → the transposition that makes the picture upright.
+TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -56,45 +67,63 @@ def _read(upload: Any) -> bytes:
     return data
 
 
+def _refuse(message: str, code: str) -> DomainError:
+    return DomainError(message, field="photos", code=code)
+
+
 def clean_photo(upload: Any) -> CleanPhoto:
+    """Check one upload by its content and re-encode it without metadata (orientation kept)."""
     raw = _read(upload)
     if len(raw) > MAX_BYTES:
-        raise DomainError(
-            _("照片不能超过 10 MB (photo larger than 10 MB)"), field="photos", code="too_large"
-        )
+        raise _refuse(_("照片不能超过 10 MB (photo larger than 10 MB)"), "too_large")
+    not_an_image = _("文件不是有效的图片，请重新拍照或选择 JPEG/PNG/WebP 图片 (not a valid image)")
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            fmt = probe.format
-            probe.verify()
-        if fmt not in ALLOWED:
-            raise DomainError(
-                _("只支持 JPEG、PNG 或 WebP 图片 (only JPEG, PNG or WebP)"),
-                field="photos",
-                code="bad_type",
-            )
+        with warnings.catch_warnings():
+            # Too many pixels is refused below, with a message; Pillow's warning adds nothing.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(raw)) as probe:
+                fmt = probe.format
+                pixels = probe.width * probe.height
+                probe.verify()
+    except Image.DecompressionBombError:
+        raise _refuse(_("图片像素过大 (image has too many pixels)"), "too_large") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise _refuse(not_an_image, "bad_type") from None
+    if fmt not in ALLOWED:
+        raise _refuse(_("只支持 JPEG、PNG 或 WebP 图片 (only JPEG, PNG or WebP)"), "bad_type")
+    # Checked before decoding: a small file can expand to gigabytes of pixels.
+    if pixels > MAX_PIXELS:
+        raise _refuse(_("图片像素过大 (image has too many pixels)"), "too_large")
+    try:
         image: Image.Image = Image.open(io.BytesIO(raw))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise DomainError(
-            _("文件不是有效的图片，请重新拍照或选择 JPEG/PNG/WebP 图片 (not a valid image)"),
-            field="photos",
-            code="bad_type",
-        ) from None
+        raise _refuse(not_an_image, "bad_type") from None
     orientation = image.getexif().get(ORIENTATION_TAG)
-    # Re-encoding from pixels drops every other metadata block (GPS, device, comments).
-    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    clean = Image.new(image.mode, image.size)
-    clean.paste(image)
+    # Re-encoding from pixels drops every other metadata block (GPS, device, comments, XMP).
+    if image.mode.startswith("I"):  # 16/32-bit greyscale: scale down, not clip
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    grey = image.mode in ("1", "L")
+    mode = "RGBA" if has_alpha and fmt != "JPEG" else "L" if grey else "RGB"
+    pixels_only = image.convert(mode)
+    clean = Image.new(mode, pixels_only.size)
+    clean.paste(pixels_only)
     exif = Image.Exif()
     if orientation:
         exif[ORIENTATION_TAG] = orientation
-    out = io.BytesIO()
-    save_kwargs: dict[str, Any] = {}
+    save_kwargs: dict[str, Any] = {"exif": exif.tobytes()} if orientation else {}
     if fmt in ("JPEG", "WEBP"):
-        save_kwargs = {"quality": 85, "exif": exif.tobytes() if orientation else b""}
+        save_kwargs["quality"] = 85
+    out = io.BytesIO()
     clean.save(out, format=fmt, **save_kwargs)
-    thumb = ImageOps.exif_transpose(image) or image
+    # The thumbnail is shown as is: turn it upright.
+    upright = TRANSPOSE.get(orientation or 1)
+    thumb = pixels_only.transpose(upright) if upright is not None else pixels_only
+    if thumb.mode == "RGBA":  # transparent areas on white, not black
+        background = Image.new("RGB", thumb.size, "white")
+        background.paste(thumb, mask=thumb.getchannel("A"))
+        thumb = background
     thumb = thumb.convert("RGB")
     thumb.thumbnail(THUMB_SIZE)
     thumb_out = io.BytesIO()
@@ -104,8 +133,8 @@ def clean_photo(upload: Any) -> CleanPhoto:
         data=data,
         thumbnail=thumb_out.getvalue(),
         extension=ALLOWED[fmt],
-        width=image.width,
-        height=image.height,
+        width=clean.width,
+        height=clean.height,
         sha256=hashlib.sha256(data).hexdigest(),
     )
 

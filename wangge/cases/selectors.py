@@ -53,24 +53,42 @@ def case_list(*, user: Any) -> QuerySet[Case]:
     return Case.objects.filter(scope_q(user))
 
 
+def _with_detail(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.select_related(
+        "category__parent",
+        "grid__parent__parent",
+        "handling_unit",
+        "lead_department",
+        "lead_worker",
+        "master",
+    ).prefetch_related("co_departments", "approvals", "photos")
+
+
 def case_get(*, user: Any, pk: int) -> Case:
-    case = (
-        case_list(user=user)
-        .select_related(
-            "category__parent",
-            "grid__parent__parent",
-            "handling_unit",
-            "lead_department",
-            "lead_worker",
-            "master",
-        )
-        .prefetch_related("co_departments", "approvals", "photos")
-        .filter(pk=pk)
-        .first()
-    )
+    case = _with_detail(case_list(user=user)).filter(pk=pk).first()
     if case is None:
         raise Http404("case not found")
     return case
+
+
+def case_get_after_action(*, user: Any, pk: int) -> Case:
+    """The case `user` has just acted on. The action may have taken it out of the user's scope
+    (a department returning it, a handler escalating it): they still see its result, since the
+    last timeline entry is their own."""
+    try:
+        return case_get(user=user, pk=pk)
+    except Http404:
+        from wangge.cases.models import CaseEvent
+
+        last_actor = (
+            CaseEvent.objects.filter(case_id=pk)
+            .order_by("-created_at", "-id")
+            .values_list("actor_id", flat=True)
+            .first()
+        )
+        if last_actor is None or last_actor != getattr(user, "pk", None):
+            raise
+        return _with_detail(Case.objects.filter(pk=pk)).get()
 
 
 def case_events(*, case: Case, public_only: bool = False) -> QuerySet[Any]:
@@ -90,6 +108,9 @@ QUEUES: list[tuple[str, str]] = [
     ("due_soon", "即将超时"),
     ("overdue", "已超时"),
 ]
+
+
+QUEUE_KEYS = frozenset(key for key, _label in QUEUES)
 
 
 def queue_q(user: Any, queue: str, now: datetime | None = None) -> Q:
@@ -141,6 +162,7 @@ class CaseFilters:
     date_to: date | None = None
     text: str = ""
     queue: str = ""
+    mine: bool = False
 
     @classmethod
     def from_params(cls, params: Any) -> "CaseFilters":
@@ -186,6 +208,9 @@ class CaseFilters:
                     ) from None
         filters.text = one("q")[:100]
         filters.queue = one("queue")
+        if filters.queue and filters.queue not in QUEUE_KEYS:
+            raise DomainError(f"待办类别 {filters.queue} 无效 (unknown queue)", field="queue")
+        filters.mine = one("mine") in ("1", "true", "on")
         return filters
 
     def apply(self, qs: QuerySet[Case], *, user: Any) -> QuerySet[Case]:
@@ -221,7 +246,24 @@ class CaseFilters:
             )
         if self.queue:
             qs = qs.filter(queue_q(user, self.queue))
+        if self.mine:
+            qs = qs.filter(reporter_id=getattr(user, "pk", None))
         return qs
+
+    @property
+    def active_count(self) -> int:
+        """How many of the folded filters are set (the search, queue and "mine" show anyway)."""
+        values = [
+            self.status,
+            self.sla,
+            self.category,
+            self.unit,
+            self.department,
+            self.source,
+            self.date_from,
+            self.date_to,
+        ]
+        return sum(1 for v in values if v)
 
 
 def encode_cursor(case: Case) -> str:
@@ -263,9 +305,184 @@ def case_page(*, user: Any, filters: CaseFilters, cursor: str = "", limit: int =
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None)
 
 
+def category_by_code(code: str) -> Category | None:
+    """A category by its code, active or not (intake checks that). Categories are public."""
+    try:
+        return Category.objects.get(code=code)
+    except Category.DoesNotExist:
+        return None
+
+
 def category_list() -> QuerySet[Category]:
     return (
         Category.objects.filter(is_active=True)
         .select_related("parent")
         .order_by("sort_order", "code")
     )
+
+
+# --- the pages' choices and overviews ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    count: int
+
+
+def queue_keys_for(*, user: Any) -> list[str]:
+    """The to-do queues that the user's roles can have work in, in QUEUES order."""
+    scope = scope_of(user)
+    desk = scope.is_superuser or bool(scope.roles & DESK)
+    lead = scope.is_superuser or bool(scope.department_ids) or Role.GRID_WORKER in scope.roles
+    verify = desk or Role.GRID_WORKER in scope.roles
+    keys: list[str] = []
+    if desk:
+        keys += [Status.REPORTED, Status.ACCEPTED]
+    if lead:
+        keys += [Status.DISPATCHED, Status.IN_PROGRESS]
+    if verify:
+        keys.append(Status.HANDLED)
+    if keys:
+        keys += [SlaStatus.DUE_SOON, SlaStatus.OVERDUE]
+    return [str(k) for k in keys]
+
+
+def todo_queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
+    """The user's applicable queues with their counts (one query)."""
+    keys = queue_keys_for(user=user)
+    if not keys:
+        return []
+    counts = todo_counts(user=user, now=now)
+    labels = dict(Status.choices) | dict(SlaStatus.choices)
+    return [Queue(key=k, label=str(labels[k]), count=counts.get(k, 0)) for k in keys]
+
+
+def sla_overview(*, user: Any, now: datetime | None = None) -> dict[str, int]:
+    """Open, due-soon and overdue cases in the whole scope (one query): for read-only roles."""
+    now = now or timezone.now()
+    result: dict[str, int] = case_list(user=user).aggregate(
+        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        due_soon=Count("pk", filter=sla_q(SlaStatus.DUE_SOON, now)),
+        overdue=Count("pk", filter=sla_q(SlaStatus.OVERDUE, now)),
+        mine=Count("pk", filter=Q(reporter_id=getattr(user, "pk", None))),
+    )
+    return result
+
+
+def urgent_cases(*, user: Any, limit: int = 8, now: datetime | None = None) -> list[Case]:
+    """Open cases waiting for this user, the nearest deadline first (overdue ones lead)."""
+    keys = [k for k in queue_keys_for(user=user) if k in Status.values]
+    if not keys:
+        return []
+    waiting = reduce(or_, (queue_q(user, k, now) for k in keys))
+    return list(
+        case_list(user=user)
+        .filter(waiting)
+        .select_related("category", "grid")
+        .order_by("resolution_due_at", "id")[:limit]
+    )
+
+
+def my_reports(*, user: Any, limit: int = 8) -> list[Case]:
+    """The latest cases this user reported."""
+    return list(
+        case_list(user=user)
+        .filter(reporter_id=getattr(user, "pk", None))
+        .select_related("category", "grid")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class UnitOption:
+    code: str
+    name: str
+    level: str
+    indent: str  # full-width spaces, so that a plain <select> shows the tree
+
+
+# A scope with more grids than this offers streets and communities only (a code still works).
+MAX_GRID_OPTIONS = 60
+
+
+def unit_options(*, user: Any) -> list[UnitOption]:
+    """Streets, communities (and grids when few) inside the user's territory, in tree order."""
+    from wangge.territory.models import Level, OrgUnit
+
+    scope = scope_of(user)
+    if not (scope.is_superuser or scope.unit_codes):
+        return []
+    units = OrgUnit.objects.filter(scope.code_q("code", scope.unit_codes))
+    grid_count = units.filter(level=Level.GRID).count()
+    levels = [Level.DISTRICT, Level.STREET, Level.COMMUNITY]
+    if grid_count <= MAX_GRID_OPTIONS:
+        levels.append(Level.GRID)
+    rows = list(
+        units.filter(level__in=levels).order_by("code").values_list("code", "name", "level")
+    )
+    top = min((len(code) for code, _n, _l in rows), default=0)
+    options = [
+        UnitOption(code, name, level, "\u3000" * ((len(code) - top) // 3))
+        for code, name, level in rows
+    ]
+    return options if len(options) > 1 else []
+
+
+def department_options(*, user: Any) -> QuerySet[Any]:
+    """Departments a user may filter by: those of units in or above the scope, and their own."""
+    from wangge.territory.models import Department, ancestor_codes
+
+    scope = scope_of(user)
+    departments = Department.objects.filter(is_active=True).select_related("unit")
+    if not scope.is_superuser:
+        codes = set(scope.unit_codes)
+        for code in scope.unit_codes:
+            codes.update(ancestor_codes(code))
+        departments = departments.filter(
+            Q(pk__in=scope.department_ids)
+            | Q(unit__code__in=codes)
+            | _prefix_q("unit__code", list(scope.unit_codes))
+        )
+    return departments.order_by("unit__code", "name")
+
+
+def photo_get(*, user: Any, pk: int) -> Any:
+    """A case photo, only for someone who may see its case (404 otherwise)."""
+    from wangge.cases.models import CasePhoto
+
+    photo = (
+        CasePhoto.objects.filter(pk=pk, case__in=case_list(user=user).values("pk"))
+        .only("pk", "image", "thumbnail", "case_id")
+        .first()
+    )
+    if photo is None:
+        raise Http404("photo not found")
+    return photo
+
+
+def dispatch_choices(*, case: Case) -> tuple[list[Any], list[Any], int | None]:
+    """Departments and grid workers a case may be dispatched to, and the suggested department
+    (the category's default kind, nearest to the grid)."""
+    from wangge.accounts.models import User
+    from wangge.territory.models import Department, ancestor_codes
+
+    codes = [*ancestor_codes(case.grid_code), case.grid_code]
+    departments = list(
+        Department.objects.filter(unit__code__in=codes, is_active=True)
+        .select_related("unit")
+        .order_by("unit__code", "name")
+    )
+    workers = list(
+        User.objects.filter(
+            memberships__role=Role.GRID_WORKER, memberships__unit__code__in=codes, is_active=True
+        )
+        .distinct()
+        .order_by("display_name", "pk")
+    )
+    kind = case.category.default_department_kind
+    matching = [d for d in departments if d.kind == kind]
+    # The nearest unit first: a street's own office before the district bureau.
+    matching.sort(key=lambda d: -len(d.unit.code))
+    return departments, workers, matching[0].pk if matching else None

@@ -22,6 +22,7 @@ from wangge.cases.models import (
     Status,
 )
 from wangge.workcalendar import deadlines
+from wangge.workcalendar.selectors import working_calendar
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,25 @@ def compute_due(
     *, started_at: datetime, limits: Limits, pauses: Any = (), extension_days: int = 0
 ) -> Due:
     """Response and resolution deadlines and the due-soon instant, paused time excluded."""
-    response = deadlines.deadline(started_at, limits.response_hours, LimitUnit.HOURS, pauses)
-    resolution = deadlines.deadline(started_at, limits.resolution, limits.unit, pauses)
+    # One calendar for the whole computation: one revision check, and the same calendar for
+    # every part even if an administrator edits it meanwhile. Hour limits need none.
+    calendar = (
+        working_calendar()
+        if limits.unit != LimitUnit.HOURS or extension_days
+        else deadlines.HOURS_ONLY
+    )
+    response = deadlines.deadline(
+        started_at, limits.response_hours, LimitUnit.HOURS, pauses, calendar=deadlines.HOURS_ONLY
+    )
+    resolution = deadlines.deadline(
+        started_at, limits.resolution, limits.unit, pauses, calendar=calendar
+    )
     warnings = [*response.warnings, *resolution.warnings]
     due_at = resolution.due_at
     if extension_days:
-        extended = deadlines.deadline(due_at, extension_days, LimitUnit.WORKING_DAYS)
+        extended = deadlines.deadline(
+            due_at, extension_days, LimitUnit.WORKING_DAYS, calendar=calendar
+        )
         warnings += extended.warnings
         due_at = extended.due_at
     due_soon = deadlines.due_soon_at(
@@ -86,6 +100,7 @@ def compute_due(
         limit_unit=limits.unit,
         due_soon_fraction=limits.due_soon_fraction,
         due_soon_window=timedelta(hours=limits.due_soon_min_hours),
+        calendar=calendar,
     )
     return Due(
         response_due_at=response.due_at,

@@ -9,93 +9,235 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wangge.accounts.models import Membership, Role, User
 from wangge.accounts.scope import scope_of
 from wangge.cases import actions, selectors
 from wangge.cases.forms import ActForm, PatrolReportForm
-from wangge.cases.models import ApprovalKind, CasePhoto, Source, Status
+from wangge.cases.models import (
+    OPEN_STATUSES,
+    ApprovalKind,
+    ApprovalStatus,
+    Outcome,
+    Rating,
+    Source,
+    Status,
+)
+from wangge.cases.photos import MAX_PER_CASE
 from wangge.cases.sla import sla_status
 from wangge.cases.workflow import TRANSITIONS
 from wangge.core.errors import Conflict, DomainError
-from wangge.territory.models import Department, ancestor_codes
+from wangge.territory.models import Department
+
+# Chinese names of the inputs that errors point at (DomainError.field).
+FIELD_LABELS: dict[str, Any] = {
+    "note": gettext_lazy("说明"),
+    "department": gettext_lazy("主办部门"),
+    "worker": gettext_lazy("网格员"),
+    "lead": gettext_lazy("主办"),
+    "co_departments": gettext_lazy("协办部门"),
+    "result": gettext_lazy("处置结果"),
+    "outcome": gettext_lazy("办理结果"),
+    "rating": gettext_lazy("评价"),
+    "extra": gettext_lazy("延期天数"),
+    "master": gettext_lazy("主案件查询码"),
+    "photos": gettext_lazy("照片"),
+    "version": gettext_lazy("版本"),
+    "status": gettext_lazy("状态"),
+    "action": gettext_lazy("操作"),
+    "category": gettext_lazy("问题类别"),
+    "title": gettext_lazy("一句话描述"),
+    "location": gettext_lazy("位置"),
+    "address": gettext_lazy("地址"),
+    "description": gettext_lazy("补充说明"),
+    "solved": gettext_lazy("问题已解决"),
+    "resolve_on_spot": gettext_lazy("即报即办"),
+}
+
+FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.BUILDING_HEAD})
+
+# The detail page offers the step that moves a case forward first, then the others.
+PRIMARY_ACTIONS = (
+    "accept",
+    "dispatch",
+    "sign",
+    "handle",
+    "verify_pass",
+    "rate",
+    "resume",
+    "approve_suspension",
+    "approve_extension",
+)
+# Steps that need no input: one button, no form to open.
+QUICK_ACTIONS = frozenset(
+    {"accept", "sign", "verify_pass", "resume", "approve_suspension", "approve_extension"}
+)
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx request for part of the page; a history restore needs the whole page."""
+    return bool(
+        request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    )
+
+
+def _form_error(form: Any) -> DomainError:
+    """The first error of a Django form as a DomainError naming the field."""
+    field, errors = next(iter(form.errors.items()))
+    return DomainError(str(errors[0]), field=field)
+
+
+def _label(error: DomainError | None) -> str:
+    return str(FIELD_LABELS.get(error.field or "", "")) if error is not None else ""
+
+
+# --- 我的待办 -----------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def todo(request: HttpRequest) -> HttpResponse:
-    counts = selectors.todo_counts(user=request.user)
-    queues = [
-        {"key": key, "label": label, "count": counts.get(key, 0)} for key, label in selectors.QUEUES
-    ]
-    return render(request, "cases/todo.html", {"queues": queues})
+    scope = scope_of(request.user)
+    queues = selectors.todo_queues(user=request.user)
+    urgent = selectors.urgent_cases(user=request.user) if queues else []
+    reports = [] if queues else selectors.my_reports(user=request.user)
+    context = {
+        "queues": queues,
+        "overview": selectors.sla_overview(user=request.user),
+        "urgent": [{"case": c, "sla": sla_status(c)} for c in urgent],
+        "reports": [{"case": c, "sla": sla_status(c)} for c in reports],
+        "can_report": scope.is_superuser or bool(scope.roles & FIELD_ROLES),
+        "open_statuses": ",".join(sorted(OPEN_STATUSES)),
+        "roles": [Role(r).label for r in Role.values if r in scope.roles],
+    }
+    return render(request, "cases/todo.html", context)
+
+
+# --- case list ------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     error = None
+    cursor = request.GET.get("cursor", "")
     try:
         filters = selectors.CaseFilters.from_params(request.GET)
-        page = selectors.case_page(
-            user=request.user, filters=filters, cursor=request.GET.get("cursor", "")
-        )
+        page = selectors.case_page(user=request.user, filters=filters, cursor=cursor)
     except DomainError as exc:
         error = exc
         filters = selectors.CaseFilters()
+        cursor = ""
         page = selectors.case_page(user=request.user, filters=filters)
-    rows = [{"case": c, "sla": sla_status(c)} for c in page.items]
     params = request.GET.copy()
     params.pop("cursor", None)
-    context = {
-        "rows": rows,
+    context: dict[str, Any] = {
+        "rows": [{"case": c, "sla": sla_status(c)} for c in page.items],
         "next_cursor": page.next_cursor,
         "filters": filters,
         "query": params.urlencode(),
         "error": error,
-        "statuses": Status.choices,
-        "categories": selectors.category_list().filter(parent__isnull=True),
-        "sources": Source.choices,
     }
-    if request.headers.get("HX-Request") and request.GET.get("cursor"):
-        return render(request, "cases/_rows.html", context)
-    return render(request, "cases/list.html", context)
+    fragment = _wants_fragment(request)
+    if fragment and cursor:
+        response = render(request, "cases/_rows.html", context)
+    else:
+        context["total"] = filters.apply(
+            selectors.case_list(user=request.user), user=request.user
+        ).count()
+        if fragment:
+            response = render(request, "cases/_results.html", context)
+        else:
+            queue_labels = dict(selectors.QUEUES)
+            units = selectors.unit_options(user=request.user)
+            context.update(
+                {
+                    "statuses": Status.choices,
+                    "categories": selectors.category_list().filter(parent__isnull=True),
+                    "sources": Source.choices,
+                    "units": units,
+                    "unit_known": any(u.code == filters.unit for u in units),
+                    "departments": selectors.department_options(user=request.user),
+                    "queue_label": queue_labels.get(filters.queue, ""),
+                }
+            )
+            response = render(request, "cases/list.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- case detail and actions ----------------------------------------------------------------
+
+
+def _answer_rows(case: Any) -> list[tuple[str, str]]:
+    """The extra questions' answers with their labels, in the category's order."""
+    labels = {q.get("key"): q.get("label") for q in case.category.questions or []}
+    rows = []
+    for key, value in (case.answers or {}).items():
+        if isinstance(value, bool):
+            value = _("是") if value else _("否")
+        rows.append((str(labels.get(key) or key), str(value)))
+    return rows
 
 
 def _detail_context(
-    request: HttpRequest, pk: int, form_error: DomainError | None = None
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_error: DomainError | None = None,
+    failed_action: str = "",
 ) -> dict[str, Any]:
     case = selectors.case_get(user=request.user, pk=pk)
     available = actions.available_actions(request.user, case)
     departments: list[Department] = []
     workers: list[User] = []
+    suggested: int | None = None
     if "dispatch" in available:
-        departments = list(
-            Department.objects.filter(
-                unit__code__in=[*ancestor_codes(case.grid_code), case.grid_code], is_active=True
-            )
-            .select_related("unit")
-            .order_by("unit__code", "name")
-        )
-        workers = list(
-            User.objects.filter(
-                memberships__role=Role.GRID_WORKER,
-                memberships__unit__code__in=[*ancestor_codes(case.grid_code), case.grid_code],
-            ).distinct()
-        )
+        departments, workers, suggested = selectors.dispatch_choices(case=case)
+    events = list(selectors.case_events(case=case))
+    ratings = dict(Rating.choices)
+    for event in events:
+        rating = str((event.data or {}).get("rating") or "")
+        event.rating_label = str(ratings.get(rating, ""))  # type: ignore[attr-defined]
+    photos = list(case.photos.all())
+    now = timezone.now()
     return {
         "case": case,
-        "sla": sla_status(case),
-        "events": selectors.case_events(case=case),
-        "photos": list(case.photos.all()),
-        "available": [(a, TRANSITIONS[a].label) for a in available],
+        "sla": sla_status(case, now),
+        "events": events,
+        "answers": _answer_rows(case),
+        "photos": photos,
+        "photo_slots": MAX_PER_CASE - len(photos),
+        "available": [
+            {
+                "action": a,
+                "label": TRANSITIONS[a].label,
+                "primary": a in PRIMARY_ACTIONS,
+                "quick": a in QUICK_ACTIONS,
+                "needs_note": TRANSITIONS[a].needs_note,
+            }
+            for a in sorted(
+                available,
+                key=lambda a: PRIMARY_ACTIONS.index(a) if a in PRIMARY_ACTIONS else 99,
+            )
+        ],
         "departments": departments,
         "workers": workers,
-        "pending": [a for a in case.approvals.all() if a.status == "pending"],
+        "suggested_department": suggested,
+        "pending": [a for a in case.approvals.all() if a.status == ApprovalStatus.PENDING],
         "form_error": form_error,
-        "now": timezone.now(),
+        "error_label": _label(form_error),
+        "failed_action": failed_action,
+        "posted": request.POST if failed_action else {},
+        "conflict": isinstance(form_error, Conflict),
+        "outcomes": Outcome.choices,
+        "ratings": Rating.choices,
+        "now": now,
+        "response_pending": case.is_open and case.signed_at is None and not case.paused_at,
         "can_see_contact": scope_of(request.user).sees_code(case.grid_code),
     }
 
@@ -120,6 +262,8 @@ def _perform(request: HttpRequest, pk: int, action: str, form: ActForm) -> None:
             if data.get("department")
             else None
         )
+        if data.get("department") and department is None:
+            raise DomainError(_("请选择列表中的部门 (unknown department)"), field="department")
         worker = User.objects.filter(pk=data["worker"]).first() if data.get("worker") else None
         co = list(Department.objects.filter(pk__in=data.get("co_departments") or []))
         actions.dispatch(
@@ -129,7 +273,7 @@ def _perform(request: HttpRequest, pk: int, action: str, form: ActForm) -> None:
         actions.handle(
             **common,
             result=data.get("result") or note,
-            outcome=data.get("outcome") or "solved",
+            outcome=data.get("outcome") or Outcome.SOLVED,
             photos=data.get("photos") or [],
         )
     elif action in ("verify_pass", "verify_fail"):
@@ -164,29 +308,32 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in TRANSITIONS:
         raise Http404("unknown action")
     form = ActForm(request.POST, request.FILES)
+    error: DomainError | None = None
+    status = 422
     if not form.is_valid():
-        field, errs = next(iter(form.errors.items()))
-        error = DomainError(f"{field}: {errs[0]}", field=field)
-        return render(request, "cases/detail.html", _detail_context(request, pk, error), status=422)
-    try:
-        _perform(request, pk, action, form)
-    except Conflict as exc:
-        context = _detail_context(request, pk, exc)
-        context["conflict"] = True
-        return render(request, "cases/detail.html", context, status=409)
-    except DomainError as exc:
-        status = 403 if exc.http_status == 403 else 422
-        return render(
-            request, "cases/detail.html", _detail_context(request, pk, exc), status=status
-        )
+        error = _form_error(form)
+    else:
+        try:
+            _perform(request, pk, action, form)
+        except DomainError as exc:
+            error = exc
+            status = exc.http_status if exc.http_status in (403, 409) else 422
+    if error is not None:
+        context = _detail_context(request, pk, form_error=error, failed_action=action)
+        return render(request, "cases/detail.html", context, status=status)
     messages.success(request, _("已%(action)s") % {"action": TRANSITIONS[action].label})
     return redirect("cases:detail", pk=pk)
+
+
+# --- patrol report --------------------------------------------------------------------------
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def patrol_report(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request.user)
+    if not (scope.is_superuser or scope.roles & FIELD_ROLES):
+        raise Http404("the patrol report is for grid workers and building heads")
     source = (
         Source.BUILDING_HEAD
         if Role.BUILDING_HEAD in scope.roles and Role.GRID_WORKER not in scope.roles
@@ -221,26 +368,48 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
                     request, _("已上报，查询码 %(code)s") % {"code": case.tracking_code}
                 )
                 return redirect("cases:detail", pk=case.pk)
+        else:
+            error = _form_error(form)
     else:
         form = PatrolReportForm(initial={"idempotency_key": uuid.uuid4().hex})
     my_grids = Membership.objects.filter(
-        user_id=int(request.user.pk or 0), role__in=[Role.GRID_WORKER, Role.BUILDING_HEAD], unit__isnull=False
+        user_id=int(request.user.pk or 0),
+        role__in=[Role.GRID_WORKER, Role.BUILDING_HEAD],
+        unit__isnull=False,
     ).select_related("unit")
+    groups: dict[int, tuple[Any, list[Any]]] = {}
+    for category in selectors.category_list():
+        if category.parent_id is None:
+            groups.setdefault(category.pk, (category, []))
+        elif category.parent_id in groups:
+            groups[category.parent_id][1].append(category)
     return render(
         request,
         "cases/report.html",
-        {"form": form, "error": error, "grids": [m.unit for m in my_grids]},
-        status=422 if error or (request.method == "POST" and not form.is_valid()) else 200,
+        {
+            "form": form,
+            "error": error,
+            "error_label": _label(error),
+            "grids": [m.unit for m in my_grids],
+            "category_groups": [g for g in groups.values() if g[1]],
+            "selected_category": str(form["category"].value() or ""),
+            "max_photos": MAX_PER_CASE,
+            # A browser never refills a file input: say so when the chosen photos were dropped.
+            "photos_dropped": bool(error and request.FILES),
+        },
+        status=422 if error else 200,
     )
+
+
+# --- photos ---------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def photo(request: HttpRequest, pk: int, size: str) -> FileResponse:
-    row = CasePhoto.objects.filter(pk=pk).select_related("case").first()
-    if row is None or size not in ("full", "thumb"):
+    if size not in ("full", "thumb"):
         raise Http404("photo not found")
-    selectors.case_get(user=request.user, pk=row.case_id)
+    row = selectors.photo_get(user=request.user, pk=pk)
     file = row.image if size == "full" else row.thumbnail
     response = FileResponse(file.open("rb"), content_type="image/jpeg" if size == "thumb" else None)
     response["Cache-Control"] = "private, max-age=3600"

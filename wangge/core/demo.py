@@ -992,6 +992,10 @@ def seed_demo(*, stdout: Writer | None = None) -> DemoResult:
             _say(stdout, "Writing ...")
             counts = _write(plan, password_hash, stdout)
             created = True
+    # Demo cases in every state (idempotent); imported here because they build on this module.
+    from wangge.cases.demo import seed_demo_cases
+
+    counts["cases"] = seed_demo_cases(stdout=stdout)
     elapsed = time.perf_counter() - started
     _say(stdout, f"Done in {elapsed:.1f} s.")
     return DemoResult(created=created, elapsed_s=elapsed, counts=counts)

@@ -1,6 +1,6 @@
 """Writes for notifications: enqueue into the outbox (inside the caller's transaction) and deliver."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -41,7 +41,9 @@ def enqueue(
     from wangge.notifications.tasks import deliver_outbox_message
 
     message_id = message.pk
-    transaction.on_commit(lambda: deliver_outbox_message.enqueue(message_id))
+    # robust: if the task cannot be enqueued (the queue is down), the committed change stands and
+    # the row stays pending for deliver_due; nothing is lost.
+    transaction.on_commit(lambda: deliver_outbox_message.enqueue(message_id), robust=True)
     return message
 
 
@@ -70,11 +72,11 @@ def deliver(*, message_id: int) -> str:
         return "sent"
 
 
-def deliver_due(*, limit: int = 500) -> dict[str, int]:
+def deliver_due(*, limit: int = 500, now: datetime | None = None) -> dict[str, int]:
     """Retry every pending message whose time has come (run periodically)."""
     due = list(
         OutboxMessage.objects.filter(
-            status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()
+            status=OutboxStatus.PENDING, next_attempt_at__lte=now or timezone.now()
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]

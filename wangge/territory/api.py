@@ -30,12 +30,21 @@ class LocateOut(Schema):
     street: UnitOut | None = None
 
 
+UNIT_FIELDS = ("code", "name", "level", "parent")
+STREET_FIELDS = ("parent__parent__code", "parent__parent__name", "parent__parent__level")
+
+
 @router.get("/locate", response=LocateOut, summary="Which grid contains this point")
 def locate(request: HttpRequest, point: Query[PointIn]) -> Any:
     grid_id = grid_locator().locate(point.lon, point.lat)
     if grid_id is None:
         return {"inside": False}
-    grid = OrgUnit.objects.select_related("parent__parent").get(pk=grid_id)
+    # Codes, names and levels only: boundaries can be large polygons.
+    grid = (
+        OrgUnit.objects.select_related("parent__parent")
+        .only(*UNIT_FIELDS, *(f"parent__{f}" for f in UNIT_FIELDS), *STREET_FIELDS)
+        .get(pk=grid_id)
+    )
     community = grid.parent
     street = community.parent if community else None
     return {"inside": True, "grid": grid, "community": community, "street": street}

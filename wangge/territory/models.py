@@ -8,7 +8,7 @@ code's prefixes. See docs/decisions/0002-codes-as-materialised-path.md.
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
@@ -213,5 +213,8 @@ class TerritoryState(models.Model):
 
     @classmethod
     def current_version(cls) -> int:
-        row: Any = cls.objects.filter(pk=1).values_list("boundary_version", flat=True).first()
-        return int(row or 0)
+        # Asked on every point → grid lookup (case intake): plain SQL, no ORM query building.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT boundary_version FROM territory_territorystate WHERE id = 1")
+            row: Any = cursor.fetchone()
+        return int(row[0] or 0) if row else 0

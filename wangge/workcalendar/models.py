@@ -8,7 +8,7 @@ Monday–Friday and the deadline arithmetic says so (DOMAIN.md §4). Writes go t
 
 import uuid
 
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 
@@ -93,5 +93,8 @@ class CalendarState(models.Model):
 
     @classmethod
     def current_revision(cls) -> str:
-        row: str | None = cls.objects.filter(pk=1).values_list("revision", flat=True).first()
-        return row or ""
+        # Asked on every deadline computation (case intake): plain SQL, no ORM query building.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT revision FROM workcalendar_calendarstate WHERE id = 1")
+            row = cursor.fetchone()
+        return str(row[0] or "") if row else ""

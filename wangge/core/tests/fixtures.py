@@ -25,6 +25,17 @@ class World:
         return self.units[code]
 
 
+@pytest.fixture(scope="session")
+def _media_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _media_root_in_tmp(settings: Any, _media_dir: Any) -> None:
+    """Uploads made by tests (case photos, demo photos) never land in var/media."""
+    settings.MEDIA_ROOT = _media_dir
+
+
 @pytest.fixture
 def fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

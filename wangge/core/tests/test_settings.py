@@ -34,7 +34,9 @@ def test_env_list_splits_on_commas(monkeypatch) -> None:
 
 
 def test_tile_origin_turns_a_template_into_a_csp_source() -> None:
-    assert tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png") == "https://*.tile.example.org"
+    assert (
+        tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png") == "https://*.tile.example.org"
+    )
     with pytest.raises(ImproperlyConfigured):
         tile_origin("tiles/{z}/{x}/{y}.png")
 
@@ -62,6 +64,8 @@ def test_production_settings_pass_check_deploy(tmp_path) -> None:
         SECRET_KEY="a-long-random-production-secret-" + "x7Gq2" * 10,
         ALLOWED_HOSTS="wangge.example.gov.cn",
         WANGGE_VAR_DIR=str(tmp_path),
+        # Without real field-encryption keys the registry's check warns (registry.W001).
+        WANGGE_FIELD_KEYS="q2Vj0t7cM3yQ1pX6bN8rL4wZ9sA5dF0gH2jK7mP3tE8=",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -1,5 +1,6 @@
-// Case pages: deadline countdown, location pin on the detail page, and the patrol report form
-// (GPS or map tap, photo resize before upload). No inline scripts: CSP allows only this file.
+// Case pages: deadline countdowns, the location pin on the detail page, the list's filters, and
+// the patrol report form (GPS or map tap, photo previews and resizing before upload).
+// No inline scripts: the CSP allows only files like this one.
 (function () {
   "use strict";
 
@@ -16,9 +17,10 @@
       els.forEach(function (el) {
         var ms = new Date(el.getAttribute("data-due")).getTime() - now;
         var abs = Math.abs(ms), d = Math.floor(abs / 864e5), h = Math.floor(abs % 864e5 / 36e5), m = Math.floor(abs % 36e5 / 6e4);
-        var text = (d ? d + "天" : "") + h + "小时" + m + "分";
-        el.textContent = ms >= 0 ? "（剩余 " + text + "）" : "（已超时 " + text + "）";
+        var text = d ? d + "天" + h + "小时" : (h ? h + "小时" + m + "分" : m + "分钟");
+        el.textContent = ms >= 0 ? "剩余 " + text : "已超时 " + text;
         el.classList.toggle("late", ms < 0);
+        el.classList.toggle("soon", ms >= 0 && ms < 864e5);
       });
     }
     if (els.length) { tick(); setInterval(tick, 30000); }
@@ -28,9 +30,27 @@
     var el = document.getElementById("case-map");
     if (!el || !window.L) { return; }
     var ll = [parseFloat(el.getAttribute("data-lat")), parseFloat(el.getAttribute("data-lon"))];
-    var map = L.map(el, { attributionControl: false }).setView(ll, 17);
+    var map = L.map(el, { attributionControl: false, scrollWheelZoom: false }).setView(ll, 17);
     tiles(map, el);
+    var gridUrl = el.getAttribute("data-grid-url");
+    if (gridUrl) {
+      fetch(gridUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (fc) {
+          if (!fc) { return; }
+          var polygons = { type: "FeatureCollection", features: fc.features.filter(function (f) { return f.geometry && f.geometry.type !== "Point"; }) };
+          var layer = L.geoJSON(polygons, { style: { color: "#0b6bcb", weight: 2, fillOpacity: 0.04 }, interactive: false }).addTo(map);
+          var bounds = layer.getBounds();
+          if (bounds.isValid()) { map.fitBounds(bounds.extend(ll), { padding: [16, 16], maxZoom: 17 }); }
+        });
+    }
     L.circleMarker(ll, { radius: 9, color: "#c8102e", weight: 3, fillOpacity: 0.6 }).addTo(map);
+  }
+
+  // The list's filters stay folded on a phone and open on a desk.
+  function filters() {
+    var more = document.querySelector(".filter-more");
+    if (more && window.matchMedia("(min-width: 800px)").matches) { more.open = true; }
   }
 
   // Resize a photo in the browser so uploads stay small on a phone network.
@@ -56,6 +76,21 @@
     });
   }
 
+  function previews(files) {
+    var list = document.getElementById("photo-previews");
+    if (!list) { return; }
+    list.querySelectorAll("img").forEach(function (img) { URL.revokeObjectURL(img.src); });
+    list.textContent = "";
+    files.forEach(function (f) {
+      var li = document.createElement("li");
+      var img = document.createElement("img");
+      img.alt = f.name;
+      if (/^image\//.test(f.type)) { img.src = URL.createObjectURL(f); }
+      li.appendChild(img);
+      list.appendChild(li);
+    });
+  }
+
   function reportForm() {
     var form = document.getElementById("report-form");
     if (!form) { return; }
@@ -66,9 +101,10 @@
     function place(latlng, how) {
       lat.value = latlng.lat.toFixed(7);
       lon.value = latlng.lng.toFixed(7);
-      text.textContent = how + " " + latlng.lng.toFixed(5) + ", " + latlng.lat.toFixed(5);
+      text.textContent = "✓ " + how + "（" + latlng.lng.toFixed(5) + ", " + latlng.lat.toFixed(5) + "）";
+      text.classList.add("chosen");
       if (map) {
-        if (marker) { marker.setLatLng(latlng); } else { marker = L.marker(latlng).addTo(map); }
+        if (marker) { marker.setLatLng(latlng); } else { marker = L.circleMarker(latlng, { radius: 10, color: "#c8102e", weight: 3, fillOpacity: 0.6 }).addTo(map); }
       }
     }
     if (el && window.L) {
@@ -81,11 +117,14 @@
           .then(function (r) { return r.ok ? r.json() : null; })
           .then(function (fc) {
             if (!fc) { return; }
-            var layer = L.geoJSON(fc, { style: { color: "#0b6bcb", weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
-            if (!marker) { map.fitBounds(layer.getBounds(), { padding: [10, 10] }); }
+            var polygons = { type: "FeatureCollection", features: fc.features.filter(function (f) { return f.geometry && f.geometry.type !== "Point"; }) };
+            var layer = L.geoJSON(polygons, { style: { color: "#0b6bcb", weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map);
+            if (!marker && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { padding: [10, 10] }); }
+            el.setAttribute("data-ready", "1");
           });
       });
-      map.on("click", function (e) { place(e.latlng, "已选择"); });
+      if (!grids.length) { el.setAttribute("data-ready", "1"); }
+      map.on("click", function (e) { place(e.latlng, "已在地图上选择"); });
       if (lon.value && lat.value) { place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), "已选择"); }
     }
     var gps = document.getElementById("use-gps");
@@ -102,15 +141,20 @@
     }
     var input = form.querySelector("input[type=file][name=photos]");
     var count = document.getElementById("photo-count");
-    if (input && window.DataTransfer) {
+    var pending = null;
+    if (input) {
       input.addEventListener("change", function () {
         var files = Array.prototype.slice.call(input.files, 0, 9);
+        previews(files);
+        if (input.files.length > 9) { count.textContent = "最多 9 张，只保留前 9 张"; }
+        if (!window.DataTransfer) { count.textContent = "已选择 " + files.length + " 张照片"; return; }
         count.textContent = "正在处理 " + files.length + " 张照片…";
-        Promise.all(files.map(function (f) { return resize(f, 1600); })).then(function (out) {
+        pending = Promise.all(files.map(function (f) { return resize(f, 1600); })).then(function (out) {
           var dt = new DataTransfer();
           out.forEach(function (f) { dt.items.add(f); });
           input.files = dt.files;
           count.textContent = "已选择 " + out.length + " 张照片";
+          pending = null;
         });
       });
     }
@@ -120,10 +164,34 @@
     var sent = false;
     form.addEventListener("submit", function (e) {
       if (sent) { e.preventDefault(); return; }  // a double tap sends once; the key makes retries safe
+      if (pending) {  // wait for the resized photos, then send
+        e.preventDefault();
+        pending.then(function () { form.requestSubmit(); });
+        return;
+      }
       sent = true;
-      form.querySelector("button[type=submit]").disabled = true;
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      button.textContent = "正在提交…";
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { countdown(); caseMap(); reportForm(); });
+  // Action buttons send once, even when tapped twice.
+  function actionForms() {
+    document.querySelectorAll(".case-actions form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        if (form.getAttribute("data-sent")) { e.preventDefault(); return; }
+        form.setAttribute("data-sent", "1");
+        var button = form.querySelector("button[type=submit]");
+        if (button) { button.disabled = true; }
+      });
+    });
+  }
+
+  // A page restored from the back/forward cache would keep its disabled buttons: reload it.
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { window.location.reload(); } });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    countdown(); caseMap(); filters(); reportForm(); actionForms();
+  });
 })();

@@ -1,0 +1,41 @@
+"""`{% staff_nav %}`: the top bar's case links and the notification link (its unread badge is
+loaded by htmx from notifications:badge, so that no page pays a query for it)."""
+
+from typing import Any
+
+from django import template
+
+from wangge.accounts.models import Role
+from wangge.accounts.scope import scope_of
+
+register = template.Library()
+
+STAFF_ROLES = frozenset(Role.values) - {Role.RESIDENT, Role.VOLUNTEER}
+FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.BUILDING_HEAD})
+
+
+@register.inclusion_tag("cases/_nav.html", takes_context=True)
+def staff_nav(context: Any) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show": False}
+    scope = scope_of(user)
+    if not (scope.is_superuser or scope.roles & STAFF_ROLES):
+        return {"show": False}
+    path = request.path
+    if path.startswith("/cases/todo/"):
+        current = "todo"
+    elif path.startswith("/cases/report/"):
+        current = "report"
+    elif path.startswith("/cases/"):
+        current = "cases"
+    elif path.startswith("/notifications/"):
+        current = "notifications"
+    else:
+        current = ""
+    return {
+        "show": True,
+        "current": current,
+        "can_report": scope.is_superuser or bool(scope.roles & FIELD_ROLES),
+    }

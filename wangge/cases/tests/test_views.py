@@ -1,0 +1,728 @@
+"""Staff pages: to-do, list, detail, actions and the patrol report — scope, errors, htmx,
+pagination and query counts. Data is made through the real actions."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from wangge.accounts.models import Role
+from wangge.accounts.tests.factories import UserFactory, member
+from wangge.cases import actions
+from wangge.cases.models import Case, CaseEvent, Source, Status
+from wangge.cases.tests.helpers import GRID, case_in, category, do, report
+from wangge.cases.tests.test_photos import image_bytes, upload
+from wangge.core.tests.fixtures import World, login_as
+from wangge.notifications.models import Notification
+from wangge.territory import actions as territory
+from wangge.territory.models import DepartmentKind
+from wangge.territory.tests.factories import center_of
+
+OTHER_GRID = "110101002002002"  # street 2: outside the grid worker's and handler's scope
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def act(client, case: Case, action: str, **data):
+    data.setdefault("version", case.version)
+    return client.post(reverse("cases:act", args=[case.pk, action]), data)
+
+
+@pytest.fixture
+def stranger(world: World):
+    """A grid worker of another street."""
+    user = UserFactory(username="stranger", display_name="外街道网格员")
+    member(user, Role.GRID_WORKER, unit=world.unit(OTHER_GRID))
+    return user
+
+
+# --- 我的待办 -----------------------------------------------------------------------------
+
+
+def test_the_dispatcher_sees_the_desk_queues_with_counts(client, world: World) -> None:
+    case_in(world, Status.REPORTED)
+    case_in(world, Status.REPORTED)
+    case_in(world, Status.ACCEPTED)
+    case_in(world, Status.HANDLED)
+    login_as(client, world.users["dispatcher"])
+
+    response = client.get(reverse("cases:todo"))
+
+    assert response.status_code == 200
+    counts = {q.key: q.count for q in response.context["queues"]}
+    assert counts == {
+        "reported": 2,
+        "accepted": 1,
+        "handled": 1,
+        "due_soon": 0,
+        "overdue": 0,
+    }
+    assert 'href="/cases/?queue=reported"' in html(response)
+    assert 'data-testid="count-reported">2<' in html(response)
+
+
+def test_a_department_handler_sees_only_the_queues_of_handling(client, world: World) -> None:
+    case_in(world, Status.DISPATCHED)
+    case_in(world, Status.IN_PROGRESS)
+    case_in(world, Status.REPORTED)
+    login_as(client, world.users["department_handler"])
+
+    counts = {q.key: q.count for q in client.get(reverse("cases:todo")).context["queues"]}
+
+    assert counts == {"dispatched": 1, "in_progress": 1, "due_soon": 0, "overdue": 0}
+
+
+def test_a_grid_worker_sees_cases_dispatched_to_them_and_cases_to_verify(
+    client, world: World
+) -> None:
+    worker = world.users["grid_worker"]
+    case = case_in(world, Status.ACCEPTED)
+    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
+    to_verify = case_in(world, Status.HANDLED)
+    case_in(world, Status.REPORTED)
+    login_as(client, worker)
+
+    response = client.get(reverse("cases:todo"))
+
+    counts = {q.key: q.count for q in response.context["queues"]}
+    assert counts["dispatched"] == 1
+    assert counts["handled"] == 1
+    assert "reported" not in counts
+    assert {r["case"].pk for r in response.context["urgent"]} == {case.pk, to_verify.pk}
+    assert reverse("cases:report") in html(response)
+
+
+def test_a_leader_without_queues_sees_the_scope_overview(client, world: World) -> None:
+    case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["leader"])
+
+    response = client.get(reverse("cases:todo"))
+
+    assert response.context["queues"] == []
+    assert response.context["overview"]["open"] == 1
+    assert 'data-testid="overview"' in html(response)
+
+
+def test_the_todo_page_needs_a_login(client) -> None:
+    response = client.get(reverse("cases:todo"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+# --- case list ------------------------------------------------------------------------------
+
+
+def test_the_list_shows_only_cases_in_scope(client, world: World, stranger) -> None:
+    mine = report(world, title="本网格的垃圾")
+    theirs = report(world, grid=OTHER_GRID, title="外街道的垃圾")
+
+    login_as(client, world.users["grid_worker"])
+    body = html(client.get(reverse("cases:list")))
+    assert mine.title in body
+    assert theirs.title not in body
+
+    login_as(client, stranger)
+    body = html(client.get(reverse("cases:list")))
+    assert theirs.title in body
+    assert mine.title not in body
+
+    login_as(client, world.users["resident"])
+    assert mine.title not in html(client.get(reverse("cases:list")))
+
+
+def listed(client, **params) -> list[int]:
+    response = client.get(reverse("cases:list"), params)
+    assert response.status_code == 200, html(response)
+    return [row["case"].pk for row in response.context["rows"]]
+
+
+def test_the_list_filters_by_every_field(client, world: World) -> None:
+    garbage = report(world, title="垃圾满溢", address="和平里东街3号")
+    fire = report(world, category=category("fire_hazard"), title="楼道堆物", source=Source.HOTLINE)
+    far = report(world, grid=OTHER_GRID, title="井盖缺失", category=category("manhole"))
+    dispatched = case_in(world, Status.DISPATCHED, title="已派单的垃圾")
+    login_as(client, world.users["dispatcher"])
+
+    assert set(listed(client, status="dispatched")) == {dispatched.pk}
+    assert set(listed(client, status="reported,dispatched")) == {
+        garbage.pk,
+        fire.pk,
+        far.pk,
+        dispatched.pk,
+    }
+    assert set(listed(client, category="fire_hazard")) == {fire.pk}
+    assert set(listed(client, category="safety")) == {fire.pk}  # a class covers its sub-classes
+    assert set(listed(client, source="hotline")) == {fire.pk}
+    assert set(listed(client, unit="110101002")) == {far.pk}
+    assert set(listed(client, department=world.department.pk)) == {dispatched.pk}
+    assert set(listed(client, q="和平里")) == {garbage.pk}
+    assert set(listed(client, q=fire.tracking_code.lower())) == {fire.pk}
+    assert set(listed(client, queue="reported")) == {garbage.pk, fire.pk, far.pk}
+    today = timezone.localdate()
+    assert len(listed(client, date_from=today.isoformat(), date_to=today.isoformat())) == 4
+    assert listed(client, date_to=(today - timedelta(days=1)).isoformat()) == []
+
+
+def test_the_list_filters_by_sla_status(client, world: World) -> None:
+    old = report(world, created_at=timezone.now() - timedelta(days=30), title="很久以前")
+    report(world, title="刚刚上报")
+    login_as(client, world.users["dispatcher"])
+
+    assert listed(client, sla="overdue") == [old.pk]
+    assert old.pk not in listed(client, sla="normal")
+
+
+def test_mine_lists_the_cases_i_reported(client, world: World) -> None:
+    worker = world.users["grid_worker"]
+    own = report(world, actor=worker, source=Source.GRID_PATROL)
+    report(world)
+    login_as(client, worker)
+
+    assert listed(client, mine="1") == [own.pk]
+
+
+def test_a_bad_filter_value_is_shown_naming_the_field(client, world: World) -> None:
+    report(world)
+    login_as(client, world.users["dispatcher"])
+
+    response = client.get(reverse("cases:list"), {"date_from": "2026-13-45"})
+
+    assert response.status_code == 200
+    assert 'data-field="date_from"' in html(response)
+    assert "2026-05-01" in html(response)
+    assert len(response.context["rows"]) == 1  # the unfiltered list, not an empty page
+
+
+def test_the_unit_select_offers_the_units_in_scope(client, world: World) -> None:
+    login_as(client, world.users["street_staff"])
+    units = [u.code for u in client.get(reverse("cases:list")).context["units"]]
+
+    assert units[0] == "110101001"
+    assert "110101001001" in units
+    assert "110101001001001" in units  # few grids: they are offered too
+    assert not any(code.startswith("110101002") for code in units)
+
+
+def test_keyset_pagination_loads_more_with_htmx_without_gaps_or_repeats(
+    client, world: World
+) -> None:
+    start = timezone.now() - timedelta(hours=80)
+    made = [
+        report(world, title=f"第{i}件", created_at=start + timedelta(hours=i)) for i in range(55)
+    ]
+    # Two cases at the same instant: the id breaks the tie.
+    made.append(report(world, title="同时1", created_at=start + timedelta(hours=10)))
+    login_as(client, world.users["dispatcher"])
+
+    first = client.get(reverse("cases:list"))
+    assert len(first.context["rows"]) == 50
+    cursor = first.context["next_cursor"]
+    assert cursor
+    assert "加载更多" in html(first)
+    assert f"cursor={cursor}" in html(first)
+
+    more = client.get(reverse("cases:list"), {"cursor": cursor}, HTTP_HX_REQUEST="true")
+    assert more.status_code == 200
+    assert "<html" not in html(more)
+    assert more.context["next_cursor"] is None
+    assert "加载更多" not in html(more)
+    shown = [r["case"].pk for r in first.context["rows"]] + [
+        r["case"].pk for r in more.context["rows"]
+    ]
+    assert len(shown) == len(set(shown)) == 56
+    assert set(shown) == {c.pk for c in made}
+    assert more["Vary"].count("HX-Request") == 1
+
+
+def test_a_filter_change_with_htmx_returns_only_the_results(client, world: World) -> None:
+    report(world, title="垃圾满溢")
+    login_as(client, world.users["dispatcher"])
+
+    response = client.get(reverse("cases:list"), {"q": "垃圾"}, HTTP_HX_REQUEST="true")
+
+    body = html(response)
+    assert "<html" not in body
+    assert 'id="case-rows"' in body
+    assert 'data-testid="total"' in body
+    assert "垃圾满溢" in body
+    full = html(client.get(reverse("cases:list"), {"q": "垃圾"}))
+    assert "<html" in full and 'hx-get="/cases/"' in full
+
+
+def test_the_list_page_runs_a_bounded_number_of_queries(
+    client, world: World, django_assert_max_num_queries
+) -> None:
+    for status in (Status.REPORTED, Status.DISPATCHED, Status.CLOSED):
+        for _ in range(4):
+            case_in(world, status)
+    login_as(client, world.users["dispatcher"])
+    client.get(reverse("cases:list"))  # warm the session
+
+    with django_assert_max_num_queries(11):
+        response = client.get(reverse("cases:list"))
+    assert len(response.context["rows"]) == 12
+
+
+# --- case detail ----------------------------------------------------------------------------
+
+
+def test_the_detail_page_renders_for_everyone_in_scope(client, world: World) -> None:
+    case = case_in(world, Status.IN_PROGRESS)
+    for name in ("grid_worker", "community_staff", "street_staff", "dispatcher", "leader"):
+        login_as(client, world.users[name])
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+        assert response.status_code == 200, name
+        assert case.title in html(response)
+    login_as(client, world.users["department_handler"])
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 200
+
+
+def test_the_detail_page_is_404_outside_scope(client, world: World, stranger) -> None:
+    case = case_in(world, Status.REPORTED)
+    for user in (stranger, world.users["resident"], world.users["nobody"]):
+        login_as(client, user)
+        assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
+    # A handler sees only the cases of their department.
+    login_as(client, world.users["department_handler"])
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
+
+
+def test_the_detail_shows_only_the_actions_this_user_may_take(client, world: World) -> None:
+    case = case_in(world, Status.REPORTED)
+
+    login_as(client, world.users["dispatcher"])
+    body = html(client.get(reverse("cases:detail", args=[case.pk])))
+    forms = set(re.findall(r"/cases/\d+/act/(\w+)/", body))
+    assert forms == {"accept", "reject", "escalate", "merge"}
+    assert f'name="version" value="{case.version}"' in body
+
+    login_as(client, world.users["grid_worker"])
+    body = html(client.get(reverse("cases:detail", args=[case.pk])))
+    assert "/act/" not in body
+
+    login_as(client, world.users["leader"])
+    assert "/act/" not in html(client.get(reverse("cases:detail", args=[case.pk])))
+
+
+def test_the_detail_shows_the_timeline_deadlines_pin_and_photos(client, world: World) -> None:
+    case = report(world, photos=[upload(image_bytes())])
+    do(world, case, "accept")
+    login_as(client, world.users["dispatcher"])
+
+    body = html(client.get(reverse("cases:detail", args=[case.pk])))
+
+    assert 'data-action="report"' in body and 'data-action="accept"' in body
+    assert "待受理 → 待分拨" in body
+    assert 'data-testid="countdown"' in body
+    assert f'data-due="{timezone.localtime(case.resolution_due_at).isoformat()}"' in body
+    assert 'id="case-map"' in body and f'data-lon="{case.lon}"' in body
+    photo = case.photos.get()
+    assert reverse("cases:photo", args=[photo.pk, "thumb"]) in body
+
+
+def test_the_dispatch_form_suggests_the_category_department(client, world: World) -> None:
+    case = case_in(world, Status.ACCEPTED)  # 暴露垃圾 → 城管
+    login_as(client, world.users["dispatcher"])
+
+    response = client.get(reverse("cases:detail", args=[case.pk]))
+
+    assert response.context["suggested_department"] == world.department.pk
+    assert re.search(rf'<option value="{world.department.pk}" selected>', html(response))
+
+
+def test_the_detail_page_runs_a_bounded_number_of_queries(
+    client, world: World, django_assert_max_num_queries
+) -> None:
+    case = case_in(world, Status.CLOSED, photos=[upload(image_bytes()) for _ in range(3)])
+    login_as(client, world.users["dispatcher"])
+    client.get(reverse("cases:detail", args=[case.pk]))
+
+    with django_assert_max_num_queries(11):
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+    assert response.status_code == 200
+    assert len(response.context["events"]) == 6
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def test_accepting_from_the_page_moves_the_case_and_writes_the_timeline(
+    client, world: World
+) -> None:
+    case = case_in(world, Status.REPORTED)
+    login_as(client, world.users["dispatcher"])
+
+    response = act(client, case, "accept")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cases:detail", args=[case.pk])
+    case.refresh_from_db()
+    assert case.status == Status.ACCEPTED
+    assert CaseEvent.objects.filter(case=case, action="accept").exists()
+    page = client.get(response["Location"])
+    assert "已受理" in html(page)  # the flash message
+    assert 'data-testid="status">待分拨<' in html(page)
+
+
+def test_dispatching_to_a_department_from_the_page(client, world: World) -> None:
+    case = case_in(world, Status.ACCEPTED)
+    login_as(client, world.users["dispatcher"])
+
+    response = act(client, case, "dispatch", department=world.department.pk, note="请尽快处理")
+
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.DISPATCHED
+    assert case.lead_department == world.department
+
+
+def test_a_missing_reason_is_422_and_names_the_field(client, world: World) -> None:
+    case = case_in(world, Status.REPORTED)
+    login_as(client, world.users["dispatcher"])
+
+    response = act(client, case, "reject", note="  ")
+
+    assert response.status_code == 422
+    body = html(response)
+    assert 'data-field="note"' in body
+    assert "说明：请填写说明或理由" in body
+    assert re.search(r'<details class="action" data-action="reject" open>', body)
+    case.refresh_from_db()
+    assert case.status == Status.REPORTED
+
+
+def test_a_bad_input_value_is_422_and_names_the_field(client, world: World) -> None:
+    case = case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["department_handler"])
+
+    response = act(client, case, "request_extension", extra="0", note="需采购配件")
+
+    assert response.status_code == 422
+    assert 'data-field="extra"' in html(response)
+    assert "延期天数：" in html(response)
+
+
+def test_dispatch_without_a_lead_is_422(client, world: World) -> None:
+    case = case_in(world, Status.ACCEPTED)
+    login_as(client, world.users["dispatcher"])
+
+    response = act(client, case, "dispatch", department="")
+
+    assert response.status_code == 422
+    assert 'data-field="lead"' in html(response)
+
+
+def test_a_stale_version_is_409_and_asks_to_reload(client, world: World) -> None:
+    case = case_in(world, Status.REPORTED)
+    stale = case.version
+    do(world, case, "accept")  # someone else acted meanwhile
+    login_as(client, world.users["dispatcher"])
+
+    response = client.post(
+        reverse("cases:act", args=[case.pk, "reject"]), {"version": stale, "note": "重复"}
+    )
+
+    assert response.status_code == 409
+    body = html(response)
+    assert "案件已被他人更新，请刷新" in body
+    assert 'data-testid="status">待分拨<' in body  # the page shows the current state
+    case.refresh_from_db()
+    assert case.status == Status.ACCEPTED
+
+
+def test_acting_without_the_right_role_is_403(client, world: World) -> None:
+    case = case_in(world, Status.REPORTED)
+    login_as(client, world.users["grid_worker"])
+
+    response = act(client, case, "accept")
+
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.status == Status.REPORTED
+
+
+def test_acting_outside_scope_or_with_an_unknown_action_is_404(
+    client, world: World, stranger
+) -> None:
+    case = case_in(world, Status.REPORTED)
+    login_as(client, stranger)
+    assert act(client, case, "accept").status_code == 404
+    login_as(client, world.users["dispatcher"])
+    assert act(client, case, "explode").status_code == 404
+    assert client.get(reverse("cases:act", args=[case.pk, "accept"])).status_code == 405
+
+
+def test_handling_with_a_photo_from_the_page(client, world: World) -> None:
+    case = case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["department_handler"])
+
+    response = client.post(
+        reverse("cases:act", args=[case.pk, "handle"]),
+        {
+            "version": case.version,
+            "result": "已清运",
+            "outcome": "solved",
+            "photos": upload(image_bytes()),
+        },
+    )
+
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.HANDLED
+    assert case.photos.get().event.action == "handle"
+
+
+def test_verify_and_rate_from_the_page(client, world: World) -> None:
+    case = case_in(world, Status.HANDLED)
+    login_as(client, world.users["dispatcher"])
+
+    assert act(client, case, "verify_pass").status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+    assert act(client, case, "rate", rating="basically_satisfied", solved="1").status_code == 302
+    case.refresh_from_db()
+    assert case.rating == "basically_satisfied"
+    body = html(client.get(reverse("cases:detail", args=[case.pk])))
+    assert 'data-testid="rating">基本满意' in body
+
+
+def test_merging_by_tracking_code_from_the_page(client, world: World) -> None:
+    master = report(world, title="主案件")
+    duplicate = report(world, title="重复件")
+    login_as(client, world.users["dispatcher"])
+
+    missing = act(client, duplicate, "merge", master="NOPE1234")
+    assert missing.status_code == 422
+    assert 'data-field="master"' in html(missing)
+
+    assert act(client, duplicate, "merge", master=master.tracking_code.lower()).status_code == 302
+    duplicate.refresh_from_db()
+    assert duplicate.status == Status.MERGED
+    assert duplicate.master == master
+
+
+# --- patrol report --------------------------------------------------------------------------
+
+
+def report_data(world: World, key: str, **extra):
+    lon, lat = center_of(world.unit(GRID))
+    data = {
+        "category": category().pk,
+        "title": "3号楼门口垃圾堆积",
+        "lon": lon,
+        "lat": lat,
+        "idempotency_key": key,
+    }
+    data.update(extra)
+    return data
+
+
+def test_the_report_form_offers_grouped_categories_and_a_fresh_key(client, world: World) -> None:
+    login_as(client, world.users["grid_worker"])
+
+    first = client.get(reverse("cases:report"))
+    second = client.get(reverse("cases:report"))
+
+    assert first.status_code == 200
+    body = html(first)
+    assert '<optgroup label="市容环境">' in body
+    assert 'name="idempotency_key"' in body
+    assert GRID in body  # the worker's grid outline is drawn on the map
+    key = first.context["form"].initial["idempotency_key"]
+    assert key != second.context["form"].initial["idempotency_key"]
+
+
+def test_a_grid_worker_files_a_patrol_report(client, world: World) -> None:
+    worker = world.users["grid_worker"]
+    login_as(client, worker)
+
+    response = client.post(
+        reverse("cases:report"),
+        report_data(world, "k1", photos=upload(image_bytes()), description="气味很大"),
+    )
+
+    case = Case.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cases:detail", args=[case.pk])
+    assert case.source == Source.GRID_PATROL
+    assert case.reporter == worker
+    assert case.grid.code == GRID
+    assert case.photos.count() == 1
+    assert case.tracking_code in html(client.get(response["Location"]))
+
+
+def test_a_double_tap_files_one_case(client, world: World) -> None:
+    login_as(client, world.users["grid_worker"])
+
+    first = client.post(reverse("cases:report"), report_data(world, "same-key"))
+    second = client.post(reverse("cases:report"), report_data(world, "same-key"))
+
+    assert Case.objects.count() == 1
+    assert first["Location"] == second["Location"]
+
+
+def test_the_report_page_is_only_for_field_staff(client, world: World) -> None:
+    for name in ("dispatcher", "department_handler", "resident", "leader"):
+        login_as(client, world.users[name])
+        assert client.get(reverse("cases:report")).status_code == 404, name
+        assert client.post(reverse("cases:report"), report_data(world, name)).status_code == 404
+    assert not Case.objects.exists()
+
+
+def test_a_building_head_reports_as_a_building_head(client, world: World) -> None:
+    login_as(client, world.users["building_head"])
+
+    client.post(reverse("cases:report"), report_data(world, "bh"))
+
+    assert Case.objects.get().source == Source.BUILDING_HEAD
+
+
+def test_a_report_without_a_location_is_422_naming_the_location(client, world: World) -> None:
+    login_as(client, world.users["grid_worker"])
+
+    response = client.post(
+        reverse("cases:report"),
+        report_data(world, "k", lon="", lat="", photos=upload(image_bytes())),
+    )
+
+    assert response.status_code == 422
+    assert 'data-testid="photos-dropped"' in html(response)  # the photo must be picked again
+    assert 'data-field="location"' in html(response)
+    assert "位置：请在地图上选择位置" in html(response)
+    # What was typed is kept, and so is the key.
+    assert "3号楼门口垃圾堆积" in html(response)
+    assert 'value="k"' in html(response)
+    assert not Case.objects.exists()
+
+
+def test_a_report_without_a_category_is_422_naming_the_category(client, world: World) -> None:
+    login_as(client, world.users["grid_worker"])
+
+    response = client.post(reverse("cases:report"), report_data(world, "k", category=""))
+
+    assert response.status_code == 422
+    assert 'data-field="category"' in html(response)
+    assert "问题类别：" in html(response)
+
+
+def test_resolve_on_spot_closes_the_case_at_once(client, world: World) -> None:
+    login_as(client, world.users["grid_worker"])
+
+    client.post(
+        reverse("cases:report"),
+        report_data(world, "spot", resolve_on_spot="on", result="已现场劝离"),
+    )
+
+    case = Case.objects.get()
+    assert case.status == Status.CLOSED
+    assert case.result == "已现场劝离"
+
+
+# --- notifications and the top bar ----------------------------------------------------------
+
+
+@pytest.fixture
+def notified(world: World, django_capture_on_commit_callbacks) -> Case:
+    """A case dispatched to the department: its handler gets an in-app notification."""
+    case = case_in(world, Status.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        do(world, case, "dispatch")
+    return case
+
+
+def test_the_top_bar_shows_case_links_and_loads_the_unread_count(
+    client, world: World, notified
+) -> None:
+    login_as(client, world.users["department_handler"])
+
+    body = html(client.get(reverse("cases:todo")))
+    for link in ("/cases/todo/", "/cases/", "/notifications/"):
+        assert f'href="{link}"' in body
+    assert 'href="/cases/report/"' not in body  # reporting is for field staff
+    assert 'hx-get="/notifications/badge/"' in body
+
+    badge = client.get(reverse("notifications:badge"), HTTP_HX_REQUEST="true")
+    assert re.search(r'data-testid="unread-count"[^>]*>1<', html(badge))
+    assert badge["Cache-Control"] == "private, no-store"
+
+
+def test_the_badge_is_empty_without_unread_notifications_or_a_session(client, world: World) -> None:
+    assert client.get(reverse("notifications:badge")).status_code == 204
+    login_as(client, world.users["dispatcher"])
+    assert html(client.get(reverse("notifications:badge"))).strip() == ""
+
+
+def test_residents_get_no_staff_links(client, world: World) -> None:
+    login_as(client, world.users["resident"])
+    body = html(client.get(reverse("core:home")))
+    assert 'href="/cases/todo/"' not in body
+    assert 'href="/notifications/"' not in body
+
+
+def test_the_notification_page_lists_mine_and_opening_one_marks_it_read(
+    client, world: World, notified
+) -> None:
+    handler = world.users["department_handler"]
+    note = Notification.objects.get(recipient=handler)
+    login_as(client, handler)
+
+    page = client.get(reverse("notifications:list"))
+    assert page.status_code == 200
+    assert "新派单" in html(page)
+    assert 'class="notification unread"' in html(page)
+
+    opened = client.get(reverse("notifications:open", args=[note.pk]))
+    assert opened.status_code == 302
+    assert opened["Location"] == f"/cases/{notified.pk}/"
+    note.refresh_from_db()
+    assert note.read_at is not None
+    assert html(client.get(reverse("notifications:badge"))).strip() == ""
+
+
+def test_mark_all_read(client, world: World, notified) -> None:
+    handler = world.users["department_handler"]
+    login_as(client, handler)
+
+    response = client.post(reverse("notifications:mark_read"))
+
+    assert response.status_code == 302
+    assert not Notification.objects.filter(recipient=handler, read_at__isnull=True).exists()
+
+
+def test_someone_elses_notification_is_404(client, world: World, notified) -> None:
+    note = Notification.objects.get(recipient=world.users["department_handler"])
+    login_as(client, world.users["dispatcher"])
+
+    assert client.get(reverse("notifications:open", args=[note.pk])).status_code == 404
+    assert list(client.get(reverse("notifications:list")).context["items"]) == []
+
+
+def test_a_notification_never_redirects_off_site(client, world: World) -> None:
+    user = world.users["dispatcher"]
+    note = Notification.objects.create(
+        recipient=user, kind="rated", title="评价", url="https://evil.example/"
+    )
+    login_as(client, user)
+
+    response = client.get(reverse("notifications:open", args=[note.pk]))
+
+    assert response["Location"] == reverse("notifications:list")
+
+
+def test_department_options_include_other_streets_departments_only_for_the_district(
+    client, world: World
+) -> None:
+    street2 = territory.create_department(
+        name="第2街道城管科", kind=DepartmentKind.CITY_MANAGEMENT, unit=world.unit("110101002")
+    )
+    login_as(client, world.users["street_staff"])
+    options = list(client.get(reverse("cases:list")).context["departments"])
+    assert world.department in options and street2 not in options
+
+    login_as(client, world.users["dispatcher"])
+    options = list(client.get(reverse("cases:list")).context["departments"])
+    assert street2 in options

@@ -1,0 +1,145 @@
+"""The definitions of the dashboard's counters, once: what one case contributes to the rollups.
+
+`contribution(case)` gives the rollup key of a case and the set of COUNTERS it has now. The
+incremental path (wangge.dashboard.actions.record_case) and the repair command both use it; the
+SQL recount (`recount_rows`) restates the same rules as filtered COUNTs, and a property test
+checks that the two agree.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.query import QuerySet
+from django.utils import timezone
+
+from wangge.cases.models import OPEN_STATUSES, Case, Outcome, Rating, Status
+from wangge.dashboard.models import COUNTERS
+
+BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(COUNTERS)}
+KEY_FIELDS = ("day", "grid_code", "category_id", "department_id", "source")
+
+Key = tuple[date, str, int, int, str]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    key: Key
+    flags: int
+
+
+def case_key(case: Any) -> Key:
+    return (
+        timezone.localdate(case.created_at),
+        case.grid_code,
+        case.category_id,
+        case.lead_department_id or 0,
+        case.source,
+    )
+
+
+def case_flags(case: Any) -> int:
+    """The 0/1 properties of a case as a bit set (bit i = COUNTERS[i])."""
+    closed = case.status == Status.CLOSED
+    has: dict[str, bool] = {
+        "total": True,
+        "open": case.status in OPEN_STATUSES,
+        "closed": closed,
+        "rejected": case.status == Status.REJECTED,
+        "merged": case.status == Status.MERGED,
+        "solved": closed and case.outcome == Outcome.SOLVED,
+        "closed_on_time": closed
+        and case.closed_at is not None
+        and case.closed_at <= case.resolution_due_at,
+        "responded": case.signed_at is not None,
+        "responded_on_time": case.signed_at is not None and case.signed_at <= case.response_due_at,
+        "dispatched": case.dispatched_at is not None,
+        "returned": case.return_count > 0,
+        "ever_closed": closed or case.reopen_count > 0,
+        "reopened": case.reopen_count > 0,
+        "rated": bool(case.rating),
+        "satisfied": case.rating == Rating.SATISFIED,
+        "basically_satisfied": case.rating == Rating.BASICALLY_SATISFIED,
+        "unsatisfied": case.rating == Rating.UNSATISFIED,
+    }
+    return sum(BITS[name] for name, value in has.items() if value)
+
+
+def contribution(case: Any) -> Contribution:
+    return Contribution(key=case_key(case), flags=case_flags(case))
+
+
+def counts_of(flags: int, sign: int = 1) -> dict[str, int]:
+    return {name: sign if flags & bit else 0 for name, bit in BITS.items()}
+
+
+def counter_filters() -> dict[str, Q]:
+    """The same rules as `case_flags`, as Q objects over the case table (for the recount)."""
+    closed = Q(status=Status.CLOSED)
+    signed = Q(signed_at__isnull=False)
+    return {
+        "total": Q(),
+        "open": Q(status__in=OPEN_STATUSES),
+        "closed": closed,
+        "rejected": Q(status=Status.REJECTED),
+        "merged": Q(status=Status.MERGED),
+        "solved": closed & Q(outcome=Outcome.SOLVED),
+        "closed_on_time": closed
+        & Q(closed_at__isnull=False, closed_at__lte=F("resolution_due_at")),
+        "responded": signed,
+        "responded_on_time": signed & Q(signed_at__lte=F("response_due_at")),
+        "dispatched": Q(dispatched_at__isnull=False),
+        "returned": Q(return_count__gt=0),
+        "ever_closed": closed | Q(reopen_count__gt=0),
+        "reopened": Q(reopen_count__gt=0),
+        "rated": ~Q(rating=""),
+        "satisfied": Q(rating=Rating.SATISFIED),
+        "basically_satisfied": Q(rating=Rating.BASICALLY_SATISFIED),
+        "unsatisfied": Q(rating=Rating.UNSATISFIED),
+    }
+
+
+def recount_rows(cases: QuerySet[Case] | None = None) -> QuerySet[Any]:
+    """Rollup rows computed from scratch with one GROUP BY over the case table."""
+    cases = Case.objects.all() if cases is None else cases
+    aggregates = {
+        name: Count("pk", filter=q) if q else Count("pk") for name, q in counter_filters().items()
+    }
+    return (
+        cases.order_by()
+        .annotate(
+            day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()),
+            department_key=Coalesce("lead_department_id", 0),
+        )
+        .values("day", "grid_code", "category_id", "department_key", "source")
+        .annotate(**aggregates)
+    )
+
+
+def drift() -> dict[tuple[Any, ...], tuple[dict[str, int], dict[str, int]]]:
+    """Rollup keys whose stored counters differ from a recount: {key: (stored, recounted)}.
+
+    Rows whose counters are all zero (every case moved away) are the same as missing rows.
+    """
+    from wangge.dashboard.models import CaseRollup
+
+    def clean(values: dict[str, int]) -> dict[str, int]:
+        return {c: int(values[c]) for c in COUNTERS}
+
+    stored = {
+        (r["day"], r["grid_code"], r["category_id"], r["department_id"], r["source"]): clean(r)
+        for r in CaseRollup.objects.values(*KEY_FIELDS, *COUNTERS)
+        if any(r[c] for c in COUNTERS)
+    }
+    fresh = {
+        (r["day"], r["grid_code"], r["category_id"], r["department_key"], r["source"]): clean(r)
+        for r in recount_rows()
+    }
+    zero = dict.fromkeys(COUNTERS, 0)
+    return {
+        key: (stored.get(key, zero), fresh.get(key, zero))
+        for key in stored.keys() | fresh.keys()
+        if stored.get(key) != fresh.get(key)
+    }

@@ -1,0 +1,99 @@
+"""Rollups of cases for the dashboard: counters kept in the transaction of every case change.
+
+`CaseRollup` holds, per (day received, grid, sub-category, lead department, source), how many of
+the cases received that day are now in each state or have each property (closed, rated 满意, …).
+A summary for any territory prefix, department and period is a SUM over these rows, never a scan
+of the case table. `CaseMark` remembers what each case currently contributes to the rollups, so
+that a change is applied as "minus the old contribution, plus the new one" without having to
+know what the change was. See docs/decisions/dashboard-rollups.md.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Every per-case 0/1 property that the rollups count, in a fixed order: bit i of CaseMark.flags.
+COUNTERS: tuple[str, ...] = (
+    "total",  # 累计办件: every case received
+    "open",  # 正在办理: status in OPEN_STATUSES
+    "closed",  # 办结: status closed
+    "rejected",  # 不予受理
+    "merged",  # 已合并
+    "solved",  # closed with outcome "solved" (解决率 numerator)
+    "closed_on_time",  # closed no later than the resolution deadline (按期办结率 numerator)
+    "responded",  # signed (签收), the response
+    "responded_on_time",  # signed no later than the response deadline (响应率 numerator)
+    "dispatched",  # dispatched at least once (退单率 denominator)
+    "returned",  # returned (退单) at least once
+    "ever_closed",  # closed now or reopened after a closure (重办率 denominator)
+    "reopened",  # reopened (重办) at least once
+    "rated",  # 已评价
+    "satisfied",  # 满意
+    "basically_satisfied",  # 基本满意
+    "unsatisfied",  # 不满意
+)
+
+
+class CaseRollup(models.Model):
+    day = models.DateField(_("受理日期"))
+    grid_code = models.CharField(_("网格编码"), max_length=18)
+    category_id = models.BigIntegerField(_("分类"))
+    # 0 when the case has no lead department (not dispatched, or led by a grid worker): a real
+    # value rather than NULL so that the unique key (and INSERT … ON CONFLICT) matches it.
+    department_id = models.BigIntegerField(_("主办部门"), default=0)
+    source = models.CharField(_("来源"), max_length=16)
+
+    total = models.IntegerField(default=0)
+    open = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+    merged = models.IntegerField(default=0)
+    solved = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)
+    responded_on_time = models.IntegerField(default=0)
+    dispatched = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0)
+    ever_closed = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    basically_satisfied = models.IntegerField(default=0)
+    unsatisfied = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("办件统计")
+        verbose_name_plural = _("办件统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "grid_code", "category_id", "department_id", "source"],
+                name="caserollup_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["grid_code", "day"], name="caserollup_grid_day"),
+            models.Index(fields=["department_id", "day"], name="caserollup_department_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grid_code} {self.category_id} {self.department_id} {self.source}"
+
+
+class CaseMark(models.Model):
+    """What one case currently adds to the rollups: its key and its flags (bits of COUNTERS)."""
+
+    case = models.OneToOneField(
+        "cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    grid_code = models.CharField(max_length=18)
+    category_id = models.BigIntegerField()
+    department_id = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=16)
+    flags = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("办件统计标记")
+        verbose_name_plural = _("办件统计标记")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.flags:b}"

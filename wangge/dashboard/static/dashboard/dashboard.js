@@ -1,0 +1,168 @@
+// The command-centre pages: draw the numbers, tables and ECharts charts from the JSON the
+// server embedded, then poll the JSON endpoint and redraw without reloading the page.
+(function () {
+  "use strict";
+  var root = document.getElementById("dashboard");
+  var initial = document.getElementById("dashboard-data");
+  if (!root || !initial) return;
+  var dark = root.dataset.theme === "dark";
+  var refresh = parseInt(root.dataset.refresh || "5000", 10);
+  var charts = {};
+
+  function pct(v) {
+    return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
+  }
+  function score(v) {
+    return v === null || v === undefined ? "—" : (v * 100).toFixed(1);
+  }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function link(text, url) {
+    if (!url) return el("span", text);
+    var a = el("a", text);
+    a.href = url;
+    return a;
+  }
+
+  function counters(data) {
+    root.querySelectorAll("[data-counter]").forEach(function (a) {
+      var key = a.dataset.counter;
+      a.querySelector("strong").textContent = String(data.counters[key]);
+      if (data.links[key]) a.href = data.links[key];
+    });
+    root.querySelectorAll("[data-rate]").forEach(function (box) {
+      var key = box.dataset.rate;
+      var v = data.rates[key];
+      box.querySelector("strong").textContent = key === "composite" ? score(v) : pct(v);
+    });
+    var stamp = root.querySelector("[data-updated]");
+    if (stamp) stamp.textContent = data.generated_at.replace("T", " ").slice(0, 19);
+  }
+
+  function tables(data) {
+    root.querySelectorAll("[data-table]").forEach(function (tbody) {
+      var rows = data[tbody.dataset.table] || [];
+      var frag = document.createDocumentFragment();
+      rows.forEach(function (r) {
+        var tr = el("tr");
+        var th = el("th");
+        th.appendChild(link(r.label, r.url));
+        tr.appendChild(th);
+        tr.appendChild(el("td", r.total));
+        tr.appendChild(el("td", r.open));
+        tr.appendChild(el("td", r.overdue, r.overdue ? "bad" : ""));
+        tr.appendChild(el("td", score(r.rates.composite)));
+        frag.appendChild(tr);
+      });
+      if (!rows.length) {
+        var empty = el("tr");
+        var td = el("td", "暂无数据", "muted");
+        td.colSpan = 5;
+        empty.appendChild(td);
+        frag.appendChild(empty);
+      }
+      tbody.replaceChildren(frag);
+    });
+    root.querySelectorAll("[data-rank]").forEach(function (ol) {
+      var parts = ol.dataset.rank.split(".");
+      var rows = ((data.rankings[parts[0]] || {})[parts[1]]) || [];
+      ol.replaceChildren.apply(
+        ol,
+        rows.map(function (r) {
+          var li = el("li");
+          li.appendChild(link(r.label, r.url));
+          li.appendChild(el("b", score(r.rates.composite)));
+          return li;
+        })
+      );
+    });
+  }
+
+  function chart(name) {
+    var box = root.querySelector('[data-chart="' + name + '"]');
+    if (!box || !window.echarts) return null;
+    if (!charts[name]) charts[name] = window.echarts.init(box, dark ? "dark" : null);
+    return charts[name];
+  }
+
+  var text = dark ? "#cfe3ff" : "#333";
+  function drawCharts(data) {
+    var trend = chart("trend");
+    if (trend) {
+      trend.setOption({
+        backgroundColor: "transparent",
+        tooltip: { trigger: "axis" },
+        legend: { top: 0, data: ["办件", "已办结"], textStyle: { color: text } },
+        grid: { left: 40, right: 16, top: 36, bottom: 28 },
+        xAxis: { type: "category", data: data.trend.map(function (d) { return d.day.slice(5); }) },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [
+          { name: "办件", type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: data.trend.map(function (d) { return d.total; }) },
+          { name: "已办结", type: "line", smooth: true, data: data.trend.map(function (d) { return d.closed; }) },
+        ],
+      });
+    }
+    var category = chart("category");
+    if (category) {
+      category.setOption({
+        backgroundColor: "transparent",
+        tooltip: { trigger: "item" },
+        series: [{
+          type: "pie", radius: ["35%", "65%"],
+          label: { color: text },
+          data: data.by_category.map(function (r) { return { name: r.label, value: r.total, url: r.url }; }),
+        }],
+      });
+      category.off("click");
+      category.on("click", function (p) { if (p.data && p.data.url) window.location.href = p.data.url; });
+    }
+    var units = chart("units");
+    if (units) {
+      units.setOption({
+        backgroundColor: "transparent",
+        tooltip: { trigger: "axis" },
+        legend: { top: 0, data: ["办理中", "已超时"], textStyle: { color: text } },
+        grid: { left: 90, right: 16, top: 36, bottom: 20 },
+        xAxis: { type: "value", minInterval: 1 },
+        yAxis: { type: "category", data: data.by_unit.map(function (r) { return r.label; }) },
+        series: [
+          { name: "办理中", type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: r.url }; }) },
+          { name: "已超时", type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: r.url }; }) },
+        ],
+      });
+      units.off("click");
+      units.on("click", function (p) { if (p.data && p.data.url) window.location.href = p.data.url; });
+    }
+  }
+
+  function draw(data) {
+    counters(data);
+    tables(data);
+    drawCharts(data);
+    root.dataset.loaded = data.generated_at;
+  }
+
+  draw(JSON.parse(initial.textContent));
+  window.addEventListener("resize", function () {
+    Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+  });
+
+  var busy = false;
+  function poll() {
+    if (busy || document.hidden) return;
+    busy = true;
+    fetch(root.dataset.url + window.location.search, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) { draw(data); root.classList.remove("stale"); })
+      .catch(function () { root.classList.add("stale"); })
+      .finally(function () { busy = false; });
+  }
+  window.setInterval(poll, refresh);
+})();

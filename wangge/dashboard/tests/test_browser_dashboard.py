@@ -1,0 +1,113 @@
+"""Browser journeys: the dashboard and the big screen show the database's numbers, live."""
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from wangge.cases.catalogue import seed_categories
+from wangge.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    Category,
+    PriorityPolicy,
+    Rating,
+    Source,
+    Status,
+)
+from wangge.cases.tests.helpers import case_in, do, report
+from wangge.core.tests.fixtures import World
+from wangge.workcalendar.actions import seed_from_chinesecalendar
+
+pytestmark = pytest.mark.browser
+
+
+def _demo_cases(world: World) -> None:
+    # Transactional tests flush the tables the migrations filled: put them back.
+    seed_categories(Category, PriorityPolicy)
+    year = timezone.localdate().year
+    seed_from_chinesecalendar(years=[year - 1, year])
+    for rating in (Rating.SATISFIED, Rating.BASICALLY_SATISFIED, Rating.SATISFIED):
+        do(world, case_in(world, Status.CLOSED), "rate", rating=rating)
+    case_in(world, Status.IN_PROGRESS)
+    case_in(world, Status.DISPATCHED)
+    case_in(world, Status.REJECTED)
+    report(world, grid="110101002002002", source=Source.HOTLINE)
+    report(world, grid="110101002001001", source=Source.GRID_PATROL)
+
+
+def _expected() -> dict[str, int]:
+    """Counted straight from the case table, not from the rollups the page reads."""
+    today = timezone.localdate()
+    cases = list(Case.objects.all())
+    return {
+        "total": len(cases),
+        "closed": sum(c.status == Status.CLOSED for c in cases),
+        "open": sum(c.status in OPEN_STATUSES for c in cases),
+        "today": sum(timezone.localdate(c.created_at) == today for c in cases),
+        "due_soon": 0,
+        "overdue": 0,
+    }
+
+
+def _check_counters(page: Any, expected: dict[str, int]) -> None:
+    for key, value in expected.items():
+        expect(page.locator(f'[data-counter="{key}"] strong')).to_have_text(str(value))
+
+
+def test_the_dashboard_shows_the_databases_numbers_and_updates_without_reload(
+    live_server: Any, world: World, page: Any, login_page: Any, screenshot: Any
+) -> None:
+    _demo_cases(world)
+    login_page(page, live_server, world.users["dispatcher"])
+    page.goto(f"{live_server.url}/dashboard/")
+    _check_counters(page, _expected())
+    expect(page.locator('[data-rate="resolution"] strong')).to_have_text("100.0%")
+    expect(page.locator('[data-rate="satisfaction"] strong')).to_have_text("96.7%")
+    expect(page.locator('[data-table="by_unit"] tr')).to_have_count(2)
+    expect(page.locator('[data-chart="trend"] canvas')).to_have_count(1)
+    page.wait_for_timeout(1500)  # let the charts' entry animation finish
+    screenshot(page, "dashboard-desk")
+
+    # A new case arrives: the numbers change within the refresh interval, the page stays.
+    page.evaluate("window.samePage = true")
+    report(world)
+    expected = _expected()
+    expect(page.locator('[data-counter="total"] strong')).to_have_text(
+        str(expected["total"]), timeout=7000
+    )
+    _check_counters(page, expected)
+    assert page.evaluate("window.samePage === true")
+
+    # Every number opens the list of the cases behind it.
+    page.locator('[data-counter="closed"]').click()
+    expect(page).to_have_url(f"{live_server.url}/cases/?status=closed")
+    assert page.wangge_errors == []
+
+
+def test_the_big_screen_is_dark_full_hd_and_matches_the_database(
+    live_server: Any, world: World, page: Any, login_page: Any, screenshot: Any
+) -> None:
+    _demo_cases(world)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    login_page(page, live_server, world.users["dispatcher"])
+    page.goto(f"{live_server.url}/dashboard/screen/")
+    _check_counters(page, _expected())
+    expect(page.locator('[data-chart="units"] canvas')).to_have_count(1)
+    expect(page.locator('[data-chart="category"] canvas')).to_have_count(1)
+    expect(page.locator('[data-rank="streets.red"] li')).to_have_count(
+        1
+    )  # street 2 has no score yet
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(6, 16, 31)"
+    size = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    assert size == [1920, 1080]
+    page.wait_for_timeout(1500)
+    screenshot(page, "dashboard-big-screen")
+    do(world, Case.objects.get(status=Status.DISPATCHED), "sign")
+    expected = _expected()
+    expect(page.locator('[data-counter="open"] strong')).to_have_text(str(expected["open"]))
+    assert page.wangge_errors == []

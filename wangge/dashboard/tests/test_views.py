@@ -1,0 +1,54 @@
+"""The dashboard pages and their JSON: access, filters and errors."""
+
+from typing import Any
+
+from wangge.cases.models import Status
+from wangge.cases.tests.helpers import case_in
+from wangge.core.tests.fixtures import World, login_as
+
+
+def test_it_shows_the_counters_on_the_page(world: World, client: Any) -> None:
+    case_in(world, Status.CLOSED)
+    case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["dispatcher"])
+    response = client.get("/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "累计办件" in html and 'data-counter="total"' in html
+    assert response.context["data"]["counters"]["total"] == 2
+    assert 'href="/dashboard/"' in html  # the nav link
+
+
+def test_the_big_screen_renders_with_the_same_data(world: World, client: Any) -> None:
+    case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["leader"])
+    response = client.get("/dashboard/screen/")
+    assert response.status_code == 200
+    assert response.context["data"]["counters"]["open"] == 1
+    assert b"echarts.min.js" in response.content
+
+
+def test_the_json_endpoint_returns_fresh_numbers(world: World, client: Any) -> None:
+    login_as(client, world.users["dispatcher"])
+    assert client.get("/dashboard/data.json").json()["counters"]["total"] == 0
+    case_in(world, Status.ACCEPTED)
+    response = client.get("/dashboard/data.json?unit=110101001")
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["counters"]["total"] == 1
+
+
+def test_it_rejects_bad_filters_naming_the_field(world: World, client: Any) -> None:
+    login_as(client, world.users["dispatcher"])
+    response = client.get("/dashboard/data.json?date_from=yesterday")
+    assert response.status_code == 400
+    assert response.json()["field"] == "date_from"
+
+
+def test_it_does_not_exist_for_residents_or_outside_the_scope(world: World, client: Any) -> None:
+    login_as(client, world.users["resident"])
+    assert client.get("/dashboard/").status_code == 404
+    assert client.get("/dashboard/data.json").status_code == 404
+    login_as(client, world.users["street_staff"])
+    assert client.get("/dashboard/data.json?unit=110101002").status_code == 404
+    client.logout()
+    assert client.get("/dashboard/").status_code == 302

@@ -1,0 +1,29 @@
+"""System checks: the field-encryption keys must be real in production."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from wangge.registry import crypto
+
+
+@checks.register(checks.Tags.security)
+def check_field_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        crypto.reset_keyring()
+        ring = crypto.keyring()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="registry.E001")]
+    if ring.is_default and not settings.DEBUG:
+        return [
+            checks.Warning(
+                f"{crypto.ENV_NAME} is not set: ID and mobile numbers are encrypted with a key "
+                "derived from SECRET_KEY.",
+                hint=f"Set {crypto.ENV_NAME} to one or more base64 32-byte keys (current first), "
+                "keep them apart from the database backups, then run rotate_field_keys.",
+                id="registry.W001",
+            )
+        ]
+    return []
