@@ -457,7 +457,7 @@ def create_case(
                         at=now,
                     )
                 )
-            stats.record_case(case=case)
+            stats.record_case(case=case, is_new=True)
     except IntegrityError:
         if idempotency_key:
             existing = Case.objects.filter(idempotency_key=idempotency_key).first()

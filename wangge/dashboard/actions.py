@@ -55,12 +55,13 @@ def _apply(deltas: dict[Key, dict[str, int]]) -> None:
             cursor.execute(sql, row)
 
 
-def record_case(*, case: Case) -> None:
+def record_case(*, case: Case, is_new: bool = False) -> None:
     """Count `case` as it is now. Call inside the transaction that changed it, with its row
-    locked (or just created), after saving it."""
+    locked (or just created, `is_new`: it has no mark yet, which spares a query on intake),
+    after saving it."""
     key = case_key(case)
     flags = case_flags(case)
-    mark = CaseMark.objects.filter(case_id=case.pk).first()
+    mark = None if is_new else CaseMark.objects.filter(case_id=case.pk).first()
     if mark is not None:
         old_key: Key = (
             mark.day,

@@ -36,6 +36,20 @@ def _media_root_in_tmp(settings: Any, _media_dir: Any) -> None:
     settings.MEDIA_ROOT = _media_dir
 
 
+def restore_reference_data() -> None:
+    """Put back what the data migrations seed (categories, the working calendar): transactional
+    tests (live server, threads) flush every table after they run."""
+    from wangge.cases.catalogue import seed_categories
+    from wangge.cases.models import Category, PriorityPolicy
+    from wangge.workcalendar.actions import seed_from_chinesecalendar
+    from wangge.workcalendar.models import CalendarYear
+
+    if not Category.objects.exists():
+        seed_categories(Category, PriorityPolicy)
+    if not CalendarYear.objects.exists():
+        seed_from_chinesecalendar()
+
+
 @pytest.fixture
 def fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -43,6 +57,7 @@ def fast_passwords(settings: Any) -> None:
 
 @pytest.fixture
 def world(db: Any, fast_passwords: None) -> World:
+    restore_reference_data()
     units = make_tree()
     street1 = units["110101001"]
     department = actions.create_department(
