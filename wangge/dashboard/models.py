@@ -5,7 +5,7 @@ the cases received that day are now in each state or have each property (closed,
 A summary for any territory prefix, department and period is a SUM over these rows, never a scan
 of the case table. `CaseMark` remembers what each case currently contributes to the rollups, so
 that a change is applied as "minus the old contribution, plus the new one" without having to
-know what the change was. See docs/decisions/dashboard-rollups.md.
+know what the change was. See docs/decisions/0004-dashboard-rollups.md.
 """
 
 from django.db import models

@@ -4,7 +4,7 @@ Everything that counts cases by what happened to them is a SUM over CaseRollup r
 thousand rows at most for a district and a year, whatever the number of cases). Only 即将超时 and
 已超时 (and the unsigned cases past their response deadline, part of 响应率) come from the case
 table: they change with the clock, with no transition to update a counter, so they are counted
-with the indexed SLA query over open cases only (see docs/decisions/dashboard-rollups.md).
+with the indexed SLA query over open cases only (see docs/decisions/0004-dashboard-rollups.md).
 """
 
 from collections import defaultdict

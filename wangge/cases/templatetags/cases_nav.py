@@ -7,6 +7,7 @@ from django import template
 
 from wangge.accounts.models import Role
 from wangge.accounts.scope import scope_of
+from wangge.registry.selectors import READ_ROLES as REGISTRY_READ_ROLES
 
 register = template.Library()
 
@@ -32,10 +33,13 @@ def staff_nav(context: Any) -> dict[str, Any]:
         current = "cases"
     elif path.startswith("/notifications/"):
         current = "notifications"
+    elif path.startswith("/registry/"):
+        current = "registry"
     else:
         current = ""
     return {
         "show": True,
         "current": current,
         "can_report": scope.is_superuser or bool(scope.roles & FIELD_ROLES),
+        "can_registry": scope.is_superuser or bool(scope.roles & REGISTRY_READ_ROLES),
     }
