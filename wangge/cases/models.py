@@ -132,7 +132,7 @@ class PriorityPolicy(models.Model):
 
 
 class Case(models.Model):
-    tracking_code = models.CharField(_("查询码"), max_length=12, unique=True)
+    tracking_code = models.CharField(_("查询码"), max_length=12)
     title = models.CharField(_("标题"), max_length=100)
     description = models.TextField(_("描述"), max_length=2000, blank=True)
     category = models.ForeignKey(
@@ -184,6 +184,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="lead_cases",
+        db_index=False,  # case_department_status leads with it
     )
     lead_worker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -233,7 +234,8 @@ class Case(models.Model):
     warned_overdue = models.BooleanField(default=False)
 
     version = models.PositiveIntegerField(_("版本"), default=1)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # NULL, not "": cases without a key must not collide on the unique constraint.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("录入人"),
@@ -242,7 +244,7 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("上报时间"), db_index=True)
+    created_at = models.DateTimeField(_("上报时间"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -254,6 +256,12 @@ class Case(models.Model):
             models.Index(fields=["status", "resolution_due_at"], name="case_status_due"),
             models.Index(fields=["lead_department", "status"], name="case_department_status"),
             models.Index(fields=["-created_at", "-id"], name="case_keyset"),
+        ]
+        # Constraints rather than unique=True: PostgreSQL then keeps one index per key, without
+        # the LIKE twin Django adds for unique text columns (every index costs on intake).
+        constraints = [
+            models.UniqueConstraint(fields=["tracking_code"], name="case_unique_tracking_code"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="case_unique_idempotency_key"),
         ]
 
     def __str__(self) -> str:
