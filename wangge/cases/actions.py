@@ -619,15 +619,16 @@ def return_case(
         change=change,
         is_public=False,
     )
+    _back_to_the_desk(case, event, kind="returned", title=_("退单：%(t)s") % {"t": case.title})
+    return case
+
+
+def _back_to_the_desk(case: Case, event: CaseEvent, *, kind: str, title: str) -> None:
+    """After a return or an escalation: no handlers left, the desk of the handling unit is told."""
     case.co_departments.clear()
     _notify(
-        case,
-        kind="returned",
-        recipients=_desk_recipients(case.handling_unit),
-        title=_("退单：%(t)s") % {"t": case.title},
-        event=event,
+        case, kind=kind, recipients=_desk_recipients(case.handling_unit), title=title, event=event
     )
-    return case
 
 
 @transaction.atomic
@@ -709,15 +710,10 @@ def escalate(*, case_id: int, actor: Any, note: str, expected_version: int | Non
         change=change,
         is_public=False,
     )
-    case.co_departments.clear()
     event.data = {"to_unit": case.handling_unit.name, "to_level": case.handling_unit.level}
     CaseEvent.objects.filter(pk=event.pk).update(data=event.data)
-    _notify(
-        case,
-        kind="escalated",
-        recipients=_desk_recipients(case.handling_unit),
-        title=_("上报（吹哨）：%(t)s") % {"t": case.title},
-        event=event,
+    _back_to_the_desk(
+        case, event, kind="escalated", title=_("上报（吹哨）：%(t)s") % {"t": case.title}
     )
     return case
 
