@@ -64,18 +64,6 @@ def _failed(node: Any) -> bool:
     )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_grid_locator(request: pytest.FixtureRequest) -> None:
-    """Transactional tests flush the tables, and the boundary version then starts over at the
-    same numbers while unit ids do not: drop the process's point → grid cache so that it is not
-    reused with the previous test's ids."""
-    if {"live_server", "transactional_db"} & set(request.fixturenames):
-        from wangge.territory import geo
-
-        with geo._locator_lock:
-            geo._locator_cache.update(version=None, locator=None)
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
