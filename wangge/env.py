@@ -70,3 +70,53 @@ def env_float(
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, not {value}")
     return value
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma list of IP addresses or networks (10.0.0.0/8), each checked."""
+    import ipaddress
+
+    entries = env_list(name, default)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks such as 10.0.0.0/8, not {entry!r}"
+            ) from None
+    return entries
+
+
+def cache_config(url: str) -> dict[str, object]:
+    """Django's cache settings for CACHE_URL: redis://, rediss:// or unix://; empty: local memory."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "wangge"}
+    if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"CACHE_URL must be a redis://, rediss:// or unix:// URL (or empty), not {url!r}"
+        )
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "wangge",
+        # A cache outage must not hang every request.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+
+
+def env_origins(name: str, default: list[str]) -> list[str]:
+    """A comma list of web origins (scheme://host[:port], no path), or "*" for any origin."""
+    from urllib.parse import urlsplit
+
+    origins = [origin.rstrip("/") for origin in env_list(name, default)]
+    for origin in origins:
+        if origin == "*":
+            continue
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path:
+            raise ImproperlyConfigured(
+                f"{name} must list origins such as https://app.example.org (no path), not {origin!r}"
+            )
+    return origins

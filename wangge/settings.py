@@ -8,7 +8,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from wangge.env import env_bool, env_float, env_int, env_list, env_str, tile_origin
+from wangge.env import (
+    cache_config,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_origins,
+    env_str,
+    tile_origin,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WANGGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -42,14 +52,19 @@ INSTALLED_APPS = [
     "wangge.cases",
     "wangge.registry",
     "wangge.dashboard",
+    "wangge.public",
+    "wangge.open311",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "wangge.core.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads the body; after LocaleMiddleware so its pages are translated.
+    "wangge.core.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -105,8 +120,23 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", "") or None}
 else:
     _db.setdefault("TEST", {})
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Prepared statements only where the code asks for them (wangge.core.sql.prepared_cursor:
+    # the intake's lookups); the ORM keeps client-side binding. DB_PREPARED_STATEMENTS=0 turns
+    # them off, for a transaction-pooling PgBouncer older than 1.21.
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = (
+        2**31 - 1 if env_bool("DB_PREPARED_STATEMENTS", True) else None
+    )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache (rate-limit counters): Redis via CACHE_URL in production. Without it each process keeps
+# its own local-memory cache, so every rate limit then counts per process, not per site.
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = {"default": cache_config(CACHE_URL)}
+# Proxies whose X-Forwarded-For is believed when finding a client's address (addresses or
+# networks, e.g. 127.0.0.1,10.0.0.0/8). Empty: the peer address is the client.
+WANGGE_TRUSTED_PROXIES = env_networks("WANGGE_TRUSTED_PROXIES", [])
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -159,7 +189,21 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# Request size limits (413 beyond them). The whole body: 9 photos of 10 MB plus the form.
+WANGGE_MAX_REQUEST_BYTES = env_int("WANGGE_MAX_REQUEST_BYTES", 100 * 1024 * 1024, minimum=1024)
+# Everything but uploaded files, e.g. a JSON body with base64 photos.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000, minimum=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 20, minimum=1)
+# Uploads above this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2621440, minimum=1024)
+
+# Rate limits, per minute: the staff API per token, and per client address for calls without
+# a valid token. Pages and Open311 set their own limits where they accept input.
+WANGGE_API_RATE_PER_TOKEN = env_int("WANGGE_API_RATE_PER_TOKEN", 600, minimum=1)
+WANGGE_API_RATE_PER_IP = env_int("WANGGE_API_RATE_PER_IP", 60, minimum=1)
+# Origins (https://app.example.org) that browsers may call /api/ and /open311/ from; empty: none.
+WANGGE_CORS_ALLOWED_ORIGINS = env_origins("WANGGE_CORS_ALLOWED_ORIGINS", [])
 
 # Security: secure cookies unless explicitly serving plain HTTP for local development.
 _https = env_bool("WANGGE_HTTPS", not DEBUG)
@@ -228,3 +272,18 @@ WANGGE_KPI_WEIGHTS = {
     "satisfaction": env_float("WANGGE_KPI_SATISFACTION_WEIGHT", 0.4, minimum=0, maximum=1),
 }
 WANGGE_DASHBOARD_REFRESH_SECONDS = env_int("WANGGE_DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
+
+# Text messages to residents (wangge/public/sms.py): a dotted path to a backend class. The
+# default writes them to stdout and the log; a real gateway plugs in here.
+WANGGE_SMS_BACKEND = env_str("WANGGE_SMS_BACKEND", "wangge.public.sms.ConsoleSmsBackend")
+WANGGE_NOTIFICATION_CHANNELS = {"sms": "wangge.public.sms.SmsChannel"}
+
+# Open311 GeoReport v2 (/open311/v2/): the jurisdiction_id values accepted (default: the
+# district codes in the database), requests per minute per address without a key, the category
+# codes (classes or sub-classes) whose cases stay out of the public feed, the discovery contact.
+WANGGE_OPEN311_JURISDICTIONS = env_list("WANGGE_OPEN311_JURISDICTIONS", [])
+WANGGE_OPEN311_ANONYMOUS_PER_MINUTE = env_int("WANGGE_OPEN311_ANONYMOUS_PER_MINUTE", 60, minimum=1)
+WANGGE_OPEN311_PRIVATE_CATEGORIES = env_list(
+    "WANGGE_OPEN311_PRIVATE_CATEGORIES", ["dispute", "policy"]
+)
+WANGGE_OPEN311_CONTACT = env_str("WANGGE_OPEN311_CONTACT", "")

@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 from wangge.api import api
 from wangge.core import views as core_views
 
+handler400 = "wangge.core.views.bad_request"
 handler404 = "wangge.core.views.page_not_found"
 handler403 = "wangge.core.views.permission_denied"
 handler500 = "wangge.core.views.server_error"
@@ -20,5 +21,7 @@ urlpatterns = [
     path("registry/", include("wangge.registry.urls")),
     path("notifications/", include("wangge.notifications.urls")),
     path("dashboard/", include("wangge.dashboard.urls")),
+    path("r/", include("wangge.public.urls")),
+    path("open311/v2/", include("wangge.open311.urls")),
     path("healthz", core_views.healthz, name="healthz"),
 ]

@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "wangge.core"
     label = "core"
     verbose_name = _("平台")
+
+    def ready(self) -> None:
+        from wangge.core import checks  # noqa: F401  (registers the system checks)

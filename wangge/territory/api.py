@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from wangge.core.schemas import COMMON_ERRORS
 from wangge.territory.geo import grid_locator
 from wangge.territory.models import OrgUnit
 
@@ -34,7 +35,11 @@ UNIT_FIELDS = ("code", "name", "level", "parent")
 STREET_FIELDS = ("parent__parent__code", "parent__parent__name", "parent__parent__level")
 
 
-@router.get("/locate", response=LocateOut, summary="Which grid contains this point")
+@router.get(
+    "/locate",
+    response={200: LocateOut, **COMMON_ERRORS},
+    summary="Which grid contains this point",
+)
 def locate(request: HttpRequest, point: Query[PointIn]) -> Any:
     grid_id = grid_locator().locate(point.lon, point.lat)
     if grid_id is None:

@@ -36,6 +36,18 @@ def _media_root_in_tmp(settings: Any, _media_dir: Any) -> None:
     settings.MEDIA_ROOT = _media_dir
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every test starts with empty rate-limit counters: the test client always calls from
+    127.0.0.1, so counters left by earlier tests would refuse later ones."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()
+
+
 def restore_reference_data() -> None:
     """Put back what the data migrations seed (categories, the working calendar): transactional
     tests (live server, threads) flush every table after they run."""

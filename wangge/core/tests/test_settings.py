@@ -66,8 +66,29 @@ def test_production_settings_pass_check_deploy(tmp_path) -> None:
         WANGGE_VAR_DIR=str(tmp_path),
         # Without real field-encryption keys the registry's check warns (registry.W001).
         WANGGE_FIELD_KEYS="q2Vj0t7cM3yQ1pX6bN8rL4wZ9sA5dF0gH2jK7mP3tE8=",
+        # Without a shared cache every process counts rate limits apart (core.W001).
+        CACHE_URL="redis://cache.internal:6379/0",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_rate_limits_count_per_process(tmp_path) -> None:
+    result = _manage(
+        "check",
+        "--deploy",
+        SECRET_KEY="a-long-random-production-secret-" + "x7Gq2" * 10,
+        ALLOWED_HOSTS="wangge.example.gov.cn",
+        WANGGE_VAR_DIR=str(tmp_path),
+        WANGGE_FIELD_KEYS="q2Vj0t7cM3yQ1pX6bN8rL4wZ9sA5dF0gH2jK7mP3tE8=",
+        CACHE_URL="",
+    )
+    assert "core.W001" in result.stdout + result.stderr
+
+
+def test_a_bad_cache_url_fails_loudly(tmp_path) -> None:
+    result = _manage("check", CACHE_URL="memcached://x:11211", WANGGE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "CACHE_URL" in result.stderr
 
 
 def test_a_bad_database_url_fails_loudly(tmp_path) -> None:
