@@ -13,10 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from wangge.accounts.models import Membership, Role
 from wangge.accounts.scope import scope_of
-from wangge.cases import sla
+from wangge.cases import intake, sla
 from wangge.cases.models import (
     ApprovalKind,
     ApprovalStatus,
@@ -56,7 +57,9 @@ class StaleCase(Conflict):
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    # 32 letters: each random byte modulo 32 is uniform (one token_bytes call, not eight
+    # secrets.choice calls, on the intake's hot path).
+    return "".join([TRACKING_ALPHABET[b & 31] for b in secrets.token_bytes(8)])
 
 
 def _actor_label(actor: Any) -> str:
@@ -271,7 +274,7 @@ def _transition(
 # --- intake --------------------------------------------------------------------------------
 
 
-def _check_text(value: str, *, field: str, label: str, max_length: int, required: bool) -> str:
+def _check_text(value: str, *, field: str, label: Any, max_length: int, required: bool) -> str:
     value = (value or "").strip()
     if required and not value:
         raise DomainError(
@@ -289,24 +292,38 @@ def _check_text(value: str, *, field: str, label: str, max_length: int, required
     return value
 
 
-def check_location(*, lon: float | None, lat: float | None) -> OrgUnit:
+def _check_point(lon: float | None, lat: float | None) -> None:
     if lon is None or lat is None:
         raise DomainError(
             _("请在地图上选择位置 (location is required)"), field="location", code="required"
         )
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise DomainError(_("位置坐标无效 (invalid coordinates)"), field="location", code="invalid")
+
+
+def _outside() -> DomainError:
+    return DomainError(
+        _("该位置不在本区任何网格内，请重新选择 (the location is outside every grid)"),
+        field="location",
+        code="outside",
+    )
+
+
+def check_location(*, lon: float | None, lat: float | None) -> OrgUnit:
+    """The grid covering the point (with its community), or a DomainError on `location`."""
+    _check_point(lon, lat)
+    assert lon is not None and lat is not None
     grid_id = grid_locator().locate(lon, lat)
     if grid_id is None:
-        raise DomainError(
-            _("该位置不在本区任何网格内，请重新选择 (the location is outside every grid)"),
-            field="location",
-            code="outside",
-        )
+        raise _outside()
     # Boundaries can be large polygons: intake needs only the grid's and community's codes and
     # names (any other field still loads on access).
     return OrgUnit.objects.select_related("parent").only(*INTAKE_UNIT_FIELDS).get(pk=grid_id)
 
+
+# Choices' `values` builds a list on every access.
+_SOURCES = frozenset(Source.values)
+_PRIORITIES = frozenset(Priority.values)
 
 INTAKE_UNIT_FIELDS = (
     "code",
@@ -320,10 +337,18 @@ INTAKE_UNIT_FIELDS = (
 )
 
 
+def _point_error(lon: float | None, lat: float | None) -> DomainError | None:
+    try:
+        _check_point(lon, lat)
+    except DomainError as exc:
+        return exc
+    return None
+
+
 def create_case(
     *,
     actor: Any,
-    category: Category,
+    category: Category | str,
     title: str,
     description: str = "",
     lon: float | None = None,
@@ -343,24 +368,43 @@ def create_case(
     external_ref: str = "",
     created_at: datetime | None = None,
 ) -> Case:
-    """Take in a case. With an idempotency key, a retry returns the case the first call made."""
-    if idempotency_key:
-        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+    """Take in a case. With an idempotency key, a retry returns the case the first call made.
+
+    `category` is a Category or its code (the API passes the code: it is then read in the one
+    statement that reads everything intake checks, wangge.cases.intake.read_context).
+    """
+    from wangge.cases.photos import check_photo_count, clean_photo, delete_stored, store_files
+
+    point_error = _point_error(lon, lat) if grid is None else None
+    context, grid_id = intake.read_context(
+        category=category,
+        priority=priority or None,
+        lon=lon,
+        lat=lat,
+        locate=grid is None and point_error is None,
+        idempotency_key=idempotency_key or None,
+    )
+    if context.existing_id is not None:
+        return Case.objects.get(pk=context.existing_id)
+    if context.category is None:
+        raise DomainError(_("分类不存在 (unknown category)"), field="category", code="unknown")
+    category = context.category
     if not category.is_active or category.parent_id is None:
         raise DomainError(
             _("请选择一个具体的小类 (choose an active sub-category)"), field="category"
         )
-    title = _check_text(title, field="title", label=_("标题"), max_length=100, required=True)
+    # Lazy labels: translated only for an error message.
+    title = _check_text(title, field="title", label=_lazy("标题"), max_length=100, required=True)
     description = _check_text(
-        description, field="description", label=_("描述"), max_length=2000, required=False
+        description, field="description", label=_lazy("描述"), max_length=2000, required=False
     )
-    address = _check_text(address, field="address", label=_("地址"), max_length=200, required=False)
-    if source not in Source.values:
+    address = _check_text(
+        address, field="address", label=_lazy("地址"), max_length=200, required=False
+    )
+    if source not in _SOURCES:
         raise DomainError(_("来源无效 (unknown source)"), field="source")
     priority = priority or category.priority
-    if priority not in Priority.values:
+    if priority not in _PRIORITIES:
         raise DomainError(_("紧急程度无效 (unknown priority)"), field="priority")
     reporter_phone = (reporter_phone or "").strip()
     if (
@@ -373,7 +417,11 @@ def create_case(
         reporter_name, reporter_phone = "", ""
     clean = clean_answers(category=category, answers=answers or {})
     if grid is None:
-        grid = check_location(lon=lon, lat=lat)
+        if point_error is not None:
+            raise point_error
+        if grid_id is None or context.grid is None:
+            raise _outside()
+        grid = context.grid
     elif grid.level not in (Level.GRID, Level.MICROGRID):
         raise DomainError(_("所属单元必须是网格 (grid must be a grid)"), field="grid")
     if resolve_on_spot:
@@ -387,82 +435,90 @@ def create_case(
         result = _check_text(
             result, field="result", label=_("处置结果"), max_length=2000, required=True
         )
-    from wangge.cases.photos import check_photo_count, store_photos
-
     check_photo_count(len(photos))
+    # Every photo is checked (and re-encoded) before anything is written: a bad one stores none.
+    cleaned = [clean_photo(f) for f in photos]
     now = created_at or timezone.now()
-    limits = sla.limits_for(category=category, priority=priority)
-    due = sla.compute_due(started_at=now, limits=limits)
+    limits = sla.limits_for(category=category, priority=priority, policy=context.policy)
+    due = sla.compute_due(
+        started_at=now, limits=limits, calendar_revision=context.calendar_revision
+    )
     community = grid.parent if grid.parent and grid.parent.level == Level.COMMUNITY else grid
-    try:
-        with transaction.atomic():
-            case = Case.objects.create(
-                tracking_code=new_tracking_code(),
-                title=title,
-                description=description,
-                category=category,
-                answers=clean,
-                lon=lon,
-                lat=lat,
-                address=address,
-                grid=grid,
-                grid_code=grid.code,
-                handling_unit=community,
-                source=source,
-                priority=priority,
-                reporter=actor if getattr(actor, "pk", None) else None,
-                reporter_name=reporter_name,
-                reporter_phone=reporter_phone,
-                is_anonymous=is_anonymous,
-                external_ref=external_ref,
-                clock_started_at=now,
-                response_limit_hours=limits.response_hours,
-                resolution_limit=limits.resolution,
-                resolution_unit=limits.unit,
-                response_due_at=due.response_due_at,
-                resolution_due_at=due.resolution_due_at,
-                due_soon_at=due.due_soon_at,
-                calendar_warning=due.warning[:200],
-                idempotency_key=idempotency_key or None,
-                created_by=actor if getattr(actor, "pk", None) else None,
+    user = actor if getattr(actor, "pk", None) else None
+    case = Case(
+        tracking_code=new_tracking_code(),
+        title=title,
+        description=description,
+        category=category,
+        answers=clean,
+        lon=lon,
+        lat=lat,
+        address=address,
+        grid=grid,
+        grid_code=grid.code,
+        handling_unit=community,
+        source=source,
+        priority=priority,
+        reporter=user,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        is_anonymous=is_anonymous,
+        external_ref=external_ref,
+        clock_started_at=now,
+        response_limit_hours=limits.response_hours,
+        resolution_limit=limits.resolution,
+        resolution_unit=limits.unit,
+        response_due_at=due.response_due_at,
+        resolution_due_at=due.resolution_due_at,
+        due_soon_at=due.due_soon_at,
+        calendar_warning=due.warning[:200],
+        idempotency_key=idempotency_key or None,
+        created_by=user,
+        created_at=now,
+    )
+    label = _actor_label(actor)
+    events = [
+        CaseEvent(
+            case=case,
+            action="report",
+            from_status="",
+            to_status=Status.REPORTED,
+            actor=user,
+            actor_label=label,
+            created_at=now,
+        )
+    ]
+    if resolve_on_spot:
+        case.status = Status.CLOSED
+        case.result = result
+        case.outcome = Outcome.SOLVED
+        case.lead_worker = actor
+        case.signed_at = case.handled_at = case.closed_at = now
+        events.append(
+            CaseEvent(
+                case=case,
+                action="resolve_on_spot",
+                from_status=Status.REPORTED,
+                to_status=Status.CLOSED,
+                actor=user,
+                actor_label=label,
+                note=result,
                 created_at=now,
             )
-            event = _event(case, action="report", from_status="", actor=actor, at=now)
-            events = [event]
-            stored = store_photos(case=case, event=event, files=photos, actor=actor, is_public=True)
-            if resolve_on_spot:
-                case.status = Status.CLOSED
-                case.result = result
-                case.outcome = Outcome.SOLVED
-                case.lead_worker = actor
-                case.signed_at = case.handled_at = case.closed_at = now
-                case.save(
-                    update_fields=[
-                        "status",
-                        "result",
-                        "outcome",
-                        "lead_worker",
-                        "signed_at",
-                        "handled_at",
-                        "closed_at",
-                    ]
-                )
-                events.append(
-                    _event(
-                        case,
-                        action="resolve_on_spot",
-                        from_status=Status.REPORTED,
-                        actor=actor,
-                        note=result,
-                        at=now,
-                    )
-                )
-            stats.record_case(case=case, is_new=True)
+        )
+    stored = store_files(cleaned, case=case, actor=actor, is_public=True)
+    try:
+        intake.write_case(case=case, events=events, photos=stored)
     except IntegrityError:
+        delete_stored(stored)
         if idempotency_key:
             existing = Case.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing
+        raise
+    except BaseException:
+        # Nothing refers to the files: do not leave them behind.
+        delete_stored(stored)
         raise
     # The new case carries its timeline and photos, as prefetch_related would have loaded them:
     # whoever shows it next needs no query.

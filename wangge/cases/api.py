@@ -17,25 +17,17 @@ from wangge.accounts.models import User
 from wangge.accounts.scope import scope_of
 from wangge.cases import actions, selectors
 from wangge.cases.models import ApprovalKind, Case, CaseEvent
+from wangge.cases.models import Status as CaseStatus
 from wangge.cases.sla import sla_status
 from wangge.core.errors import DomainError
+from wangge.core.schemas import CASE_ERRORS, COMMON_ERRORS
 from wangge.core.validators import mask_mobile
 from wangge.territory.models import Department
 
 router = Router(tags=["cases"])
 
 
-class ErrorItem(Schema):
-    field: str | None = Field(description="the input at fault, e.g. title, photos.0, version")
-    code: str = Field(description="stable machine code, e.g. required, stale, not_found")
-    message: str = Field(description="in Chinese, with an English translation in parentheses")
-
-
-class ErrorOut(Schema):
-    errors: list[ErrorItem]
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = CASE_ERRORS
 
 
 # --- categories ---------------------------------------------------------------------------
@@ -55,7 +47,7 @@ class CategoryOut(Schema):
 
 @router.get(
     "/categories",
-    response={200: list[CategoryOut], 401: ErrorOut},
+    response={200: list[CategoryOut], **COMMON_ERRORS},
     summary="Active categories (大类 and 小类)",
 )
 def categories(request: HttpRequest) -> Any:
@@ -173,7 +165,8 @@ def _out(case: Case) -> dict[str, Any]:
         "tracking_code": case.tracking_code,
         "title": case.title,
         "status": case.status,
-        "status_label": case.get_status_display(),
+        # Not get_status_display(): it hashes every status's label on each call.
+        "status_label": str(CaseStatus(case.status).label),
         "sla_status": sla_status(case),
         "category": case.category.code,
         "source": case.source,
@@ -337,13 +330,11 @@ class CaseIn(Schema):
     description="Errors about the point (missing, outside every grid) name the field `location`.",
 )
 def create_case(request: HttpRequest, payload: CaseIn) -> Any:
-    category = selectors.category_by_code(payload.category)
-    if category is None:
-        raise DomainError("分类不存在 (unknown category)", field="category", code="unknown")
     user = request.user
     case = actions.create_case(
         actor=user,
-        category=category,
+        # The code: the action reads the category with everything else it checks, at once.
+        category=payload.category,
         title=payload.title,
         description=payload.description,
         lon=payload.lon,

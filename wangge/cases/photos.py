@@ -7,9 +7,11 @@ import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -139,28 +141,93 @@ def clean_photo(upload: Any) -> CleanPhoto:
     )
 
 
+def store_files(
+    cleaned: Sequence[CleanPhoto], *, case: Any, actor: Any, is_public: bool
+) -> list[Any]:
+    """Write the files of checked photos; the rows (unsaved) are for the caller to save. If it
+    cannot, `delete_stored` removes the files again."""
+    from wangge.cases.models import CasePhoto
+
+    stored = []
+    try:
+        for photo in cleaned:
+            name = uuid.uuid4().hex
+            row = CasePhoto(
+                case=case,
+                width=photo.width,
+                height=photo.height,
+                size_bytes=len(photo.data),
+                sha256=photo.sha256,
+                is_public=is_public,
+                uploaded_by=actor if getattr(actor, "pk", None) else None,
+            )
+            stored.append(row)
+            row.image.save(f"{name}.{photo.extension}", ContentFile(photo.data), save=False)
+            row.thumbnail.save(f"{name}_t.jpg", ContentFile(photo.thumbnail), save=False)
+    except BaseException:
+        delete_stored(stored)
+        raise
+    return stored
+
+
+def delete_stored(rows: Sequence[Any]) -> None:
+    """Remove the files of photo rows that were not (or will not be) saved."""
+    for row in rows:
+        for file in (row.image, row.thumbnail):
+            if file.name:
+                file.storage.delete(file.name)
+
+
 def store_photos(
     *, case: Any, event: Any, files: Sequence[Any], actor: Any, is_public: bool
 ) -> list[Any]:
-    """Validate every file first, then store them: a bad file stores none."""
+    """Validate every file first, then store them: a bad file stores none. Call inside the
+    transaction that writes `event`."""
+    stored = store_files(
+        [clean_photo(f) for f in files], case=case, actor=actor, is_public=is_public
+    )
+    try:
+        for row in stored:
+            row.event = event
+            row.save()
+    except BaseException:
+        delete_stored(stored)
+        raise
+    return stored
+
+
+def orphan_files(*, older_than: timedelta, now: datetime | None = None) -> list[str]:
+    """Stored photo files (under cases/) that no CasePhoto row names and that are older than
+    `older_than`: left by a transaction that rolled back after writing them (a transition with
+    photos whose later step failed). Younger files may belong to a write still under way."""
+    from django.core.files.storage import default_storage
+
     from wangge.cases.models import CasePhoto
 
-    cleaned = [clean_photo(f) for f in files]
-    stored = []
-    for photo in cleaned:
-        name = uuid.uuid4().hex
-        row = CasePhoto(
-            case=case,
-            event=event,
-            width=photo.width,
-            height=photo.height,
-            size_bytes=len(photo.data),
-            sha256=photo.sha256,
-            is_public=is_public,
-            uploaded_by=actor if getattr(actor, "pk", None) else None,
-        )
-        row.image.save(f"{name}.{photo.extension}", ContentFile(photo.data), save=False)
-        row.thumbnail.save(f"{name}_t.jpg", ContentFile(photo.thumbnail), save=False)
-        row.save()
-        stored.append(row)
-    return stored
+    cutoff = (now or timezone.now()) - older_than
+    known: set[str] = set()
+    for image, thumbnail in CasePhoto.objects.values_list("image", "thumbnail").iterator():
+        known.update((image, thumbnail))
+    found = []
+    folders = ["cases"]
+    while folders:
+        folder = folders.pop()
+        if not default_storage.exists(folder):
+            continue
+        subfolders, files = default_storage.listdir(folder)
+        folders.extend(f"{folder}/{name}" for name in subfolders)
+        for name in files:
+            path = f"{folder}/{name}"
+            if path not in known and default_storage.get_modified_time(path) < cutoff:
+                found.append(path)
+    return sorted(found)
+
+
+def delete_orphan_files(*, older_than: timedelta) -> list[str]:
+    """Delete what `orphan_files` finds; returns the deleted names."""
+    from django.core.files.storage import default_storage
+
+    found = orphan_files(older_than=older_than)
+    for path in found:
+        default_storage.delete(path)
+    return found

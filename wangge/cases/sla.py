@@ -42,14 +42,21 @@ class Due:
     warning: str
 
 
-def limits_for(*, category: Category, priority: str) -> Limits:
+# `limits_for(policy=…)` when the caller has not read the priority's policy.
+UNREAD: Any = object()
+
+
+def limits_for(*, category: Category, priority: str, policy: Any = UNREAD) -> Limits:
+    """The category's limits, tightened by the priority's policy (read here unless the caller
+    passes the policy it read, or None for none)."""
     response, resolution, unit = (
         category.response_limit_hours,
         category.resolution_limit,
         category.resolution_unit,
     )
     if priority != Priority.NORMAL:
-        policy = PriorityPolicy.objects.filter(priority=priority).first()
+        if policy is UNREAD:
+            policy = PriorityPolicy.objects.filter(priority=priority).first()
         if policy is not None:
             if policy.response_limit_hours:
                 response = min(response, policy.response_limit_hours)
@@ -69,13 +76,19 @@ def _pauses(case: Any) -> list[tuple[datetime, datetime]]:
 
 
 def compute_due(
-    *, started_at: datetime, limits: Limits, pauses: Any = (), extension_days: int = 0
+    *,
+    started_at: datetime,
+    limits: Limits,
+    pauses: Any = (),
+    extension_days: int = 0,
+    calendar_revision: str | None = None,
 ) -> Due:
-    """Response and resolution deadlines and the due-soon instant, paused time excluded."""
+    """Response and resolution deadlines and the due-soon instant, paused time excluded.
+    `calendar_revision`: the working calendar's revision if the caller has just read it."""
     # One calendar for the whole computation: one revision check, and the same calendar for
     # every part even if an administrator edits it meanwhile. Hour limits need none.
     calendar = (
-        working_calendar()
+        working_calendar(revision=calendar_revision)
         if limits.unit != LimitUnit.HOURS or extension_days
         else deadlines.HOURS_ONLY
     )

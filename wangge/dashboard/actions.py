@@ -2,57 +2,110 @@
 
 `record_case` runs inside the transaction of every case change (wangge.cases.actions calls it),
 after the case row is locked and saved: it moves the case's contribution from the rollup row it
-was counted in to the one it belongs to now. `recount` rebuilds everything from the case table.
+was counted in to the one it belongs to now. `recount` rebuilds everything from the case table,
+`count_cases` adds bulk-loaded cases. `request_export` / `run_export` make the files behind the
+export buttons (wangge.dashboard.exports).
 """
 
+import logging
+import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wangge.cases.models import Case
+from wangge.core.errors import DomainError, PermissionDenied
+from wangge.core.sql import Insert
 from wangge.dashboard.counters import (
     KEY_FIELDS,
+    MONTH_KEY_FIELDS,
     Key,
     case_flags,
     case_key,
     counts_of,
+    mark_rows,
+    month_key,
     recount_rows,
 )
-from wangge.dashboard.models import COUNTERS, CaseMark, CaseRollup
+from wangge.dashboard.models import COUNTERS, CaseMark, CaseRollup, CaseRollupMonth
 
-BATCH = 2000
+if TYPE_CHECKING:
+    from wangge.dashboard.models import Export
+
+logger = logging.getLogger(__name__)
 
 
-def _upsert_sql() -> str:
-    table = connection.ops.quote_name(CaseRollup._meta.db_table)
+@cache  # on every case change; a process talks to one database
+def _upsert_sql(model: type[Any] = CaseRollup, key_fields: tuple[str, ...] = KEY_FIELDS) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
     q = connection.ops.quote_name
-    columns = [*KEY_FIELDS, *COUNTERS]
+    columns = [*key_fields, *COUNTERS]
     placeholders = ", ".join(["%s"] * len(columns))
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
     # The same statement works on PostgreSQL and SQLite (≥ 3.24): a concurrent first insert of
     # the same key turns into an increment instead of a unique violation.
     # Only quoted model identifiers are interpolated; values are parameters.
     insert = f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({placeholders})"  # noqa: S608
-    conflict = f"ON CONFLICT ({', '.join(q(c) for c in KEY_FIELDS)}) DO UPDATE SET {updates}"
+    conflict = f"ON CONFLICT ({', '.join(q(c) for c in key_fields)}) DO UPDATE SET {updates}"
     return f"{insert} {conflict}"
 
 
-def _apply(deltas: dict[Key, dict[str, int]]) -> None:
-    """Add `deltas` to the rollup rows; keys in sorted order so that two transactions lock rows
-    in the same order and cannot deadlock each other."""
-    rows = [
+def _rows(deltas: dict[Any, dict[str, int]]) -> list[tuple[Any, ...]]:
+    return [
         (connection.ops.adapt_datefield_value(key[0]), *key[1:], *[d[c] for c in COUNTERS])
         for key, d in sorted(deltas.items())
         if any(d.values())
     ]
+
+
+def _statements(deltas: dict[Key, dict[str, int]]) -> list[tuple[str, list[Any]]]:
+    """The upserts that add `deltas` to the rollup rows of both grains (day × grid, then
+    month × community); keys in sorted order so that two transactions lock rows in the same
+    order and cannot deadlock each other."""
+    months: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for key, d in deltas.items():
+        month = months[month_key(key)]
+        for c in COUNTERS:
+            month[c] += d[c]
+    rows = _rows(deltas)
     if not rows:
+        return []
+    sql = _upsert_sql()
+    month_sql = _upsert_sql(CaseRollupMonth, MONTH_KEY_FIELDS)
+    return [(sql, list(row)) for row in rows] + [(month_sql, list(row)) for row in _rows(months)]
+
+
+def _apply(deltas: dict[Key, dict[str, int]]) -> None:
+    statements = _statements(deltas)
+    if not statements:
         return
     with connection.cursor() as cursor:
-        sql = _upsert_sql()
-        for row in rows:
-            cursor.execute(sql, row)
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+_MARK_INSERT = Insert(CaseMark)
+
+
+def new_case_statements(*, case: Case, case_id_sql: str) -> list[tuple[str, list[Any]]]:
+    """What `record_case(case=case, is_new=True)` writes, as statements for case intake's one
+    data-modifying WITH on PostgreSQL (wangge.cases.intake), the new case's id given as the SQL
+    `case_id_sql`. A test compares the rows both write."""
+    key = case_key(case)
+    flags = case_flags(case)
+    mark = CaseMark(flags=flags, **dict(zip(KEY_FIELDS, key, strict=True)))
+    return [
+        *_statements({key: counts_of(flags)}),
+        _MARK_INSERT.statement(mark, exprs={"case_id": case_id_sql}, returning=False),
+    ]
 
 
 def record_case(*, case: Case, is_new: bool = False) -> None:
@@ -91,71 +144,182 @@ def record_transition(*, case: Case, **_context: Any) -> None:
     record_case(case=case)
 
 
-def _batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _upsert_tail(model: type[Any], key_fields: tuple[str, ...]) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    q = connection.ops.quote_name
+    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
+    return f"ON CONFLICT ({', '.join(q(c) for c in key_fields)}) DO UPDATE SET {updates}"
+
+
+def _month_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"
+
+
+def count_cases(cases: QuerySet[Case]) -> tuple[int, int]:
+    """Add `cases` (which must not be counted yet: no marks) to both rollup grains and write
+    their marks, with three INSERT … SELECT statements computed by the database: the same
+    GROUP BY and flag rules as the recount. Returns (day × grid rows touched, marks written).
+
+    For bulk loads (`seed_cases`) and the recount; a single case goes through `record_case`.
+    """
+    q = connection.ops.quote_name
+    counters = ", ".join(q(c) for c in COUNTERS)
+    sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)
+    rows_sql, rows_params = recount_rows(cases).query.sql_with_params()
+    day_table = q(CaseRollup._meta.db_table)
+    month_table = q(CaseRollupMonth._meta.db_table)
+    mark_table = q(CaseMark._meta.db_table)
+    keys = "day, grid_code, category_id, department_key, source"
+    # Only quoted model identifiers and SQL compiled by the ORM are interpolated; values are
+    # parameters. "WHERE true" keeps SQLite from reading ON CONFLICT as a join condition.
+    day_insert = (
+        f"INSERT INTO {day_table} ({', '.join(q(c) for c in KEY_FIELDS)}, {counters}) "  # noqa: S608
+        f"SELECT {keys}, {counters} FROM ({rows_sql}) AS t WHERE true "
+        + _upsert_tail(CaseRollup, KEY_FIELDS)
+    )
+    month_insert = (
+        f"INSERT INTO {month_table} ({', '.join(q(c) for c in MONTH_KEY_FIELDS)}, {counters}) "  # noqa: S608
+        f"SELECT {_month_sql('day')}, substr(grid_code, 1, 12), department_key, "
+        f"{sums} FROM ({rows_sql}) AS t WHERE true GROUP BY 1, 2, 3 "
+        + _upsert_tail(CaseRollupMonth, MONTH_KEY_FIELDS)
+    )
+    marks_sql, marks_params = mark_rows(cases).query.sql_with_params()
+    mark_insert = (
+        f"INSERT INTO {mark_table} (case_id, {', '.join(q(c) for c in KEY_FIELDS)}, flags) "  # noqa: S608
+        f"SELECT mark_case, day, grid_code, category_id, department_key, source, flags "
+        f"FROM ({marks_sql}) AS t"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(day_insert, rows_params)
+        rows = cursor.rowcount
+        cursor.execute(month_insert, rows_params)
+        cursor.execute(mark_insert, marks_params)
+        marks = cursor.rowcount
+    return rows, marks
 
 
 @transaction.atomic
 def recount() -> tuple[int, int]:
-    """Rebuild rollups (one GROUP BY over cases) and marks (each case's key and flags).
+    """Rebuild rollups (both grains, one GROUP BY over cases) and marks (each case's key and
+    flags), all computed by the database.
 
-    Returns (rollup rows, cases). Locks the rollup table for the duration on PostgreSQL so that
-    no transition increments a row while it is being rebuilt.
+    Returns (day × grid rollup rows, cases). Locks the rollup tables for the duration on
+    PostgreSQL so that no transition increments a row while they are being rebuilt.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            table = connection.ops.quote_name(CaseRollup._meta.db_table)
-            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            for model in (CaseRollup, CaseRollupMonth, CaseMark):
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
     CaseRollup.objects.all().delete()
+    CaseRollupMonth.objects.all().delete()
     CaseMark.objects.all().delete()
-    rows = 0
-    for batch in _batched(recount_rows().iterator(chunk_size=BATCH), BATCH):
-        CaseRollup.objects.bulk_create(
-            CaseRollup(
-                day=r["day"],
-                grid_code=r["grid_code"],
-                category_id=r["category_id"],
-                department_id=r["department_key"],
-                source=r["source"],
-                **{c: r[c] for c in COUNTERS},
-            )
-            for r in batch
+    return count_cases(Case.objects.all())
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def request_export(*, actor: Any, kind: str, params: dict[str, Any]) -> "Export":
+    """Check the export's conditions now (a bad filter names its field), store the request and
+    enqueue its generation once the request is committed."""
+    from wangge.cases.selectors import CaseFilters
+    from wangge.dashboard import selectors
+    from wangge.dashboard.exports import Month
+    from wangge.dashboard.models import Export, ExportKind
+    from wangge.dashboard.tasks import run_export_task
+
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDenied(_("请先登录 (log in first)"))
+    if kind == ExportKind.CASES_XLSX:
+        CaseFilters.from_params(params)
+        clean = {k: v for k, v in params.items() if v not in ("", None) and k != "cursor"}
+    elif kind == ExportKind.MONTHLY_PDF:
+        if not selectors.may_view(actor):
+            raise PermissionDenied(_("您无权生成月报 (no dashboard access)"))
+        month = Month.parse(str(params.get("month", "")))
+        unit = str(params.get("unit", "") or "")
+        if unit:
+            if not unit.isdigit():
+                raise DomainError("辖区编码须为数字 (unit must be a code)", field="unit")
+            try:
+                selectors.root_unit(user=actor, scope_code=unit)
+            except Http404:
+                raise DomainError("辖区不存在 (unknown unit)", field="unit") from None
+        clean = {"month": f"{month.first:%Y-%m}", "unit": unit}
+    else:
+        raise DomainError("导出类型无效 (unknown export kind)", field="kind")
+    with transaction.atomic():
+        export = Export.objects.create(kind=kind, requested_by=actor, params=clean)
+        export_id = export.pk
+        transaction.on_commit(lambda: run_export_task.enqueue(export_id), robust=True)
+    return export
+
+
+def _progress(export_id: int, **values: Any) -> None:
+    from wangge.dashboard.models import Export
+
+    # Outside any transaction of the generation: the page polling sees it at once.
+    Export.objects.filter(pk=export_id).update(**values)
+
+
+def run_export(*, export_id: int) -> str:
+    """Generate the file of a pending export (a retry of a finished one does nothing)."""
+    from wangge.dashboard import exports
+    from wangge.dashboard.models import Export, ExportKind, ExportStatus
+
+    claimed = Export.objects.filter(pk=export_id, status=ExportStatus.PENDING).update(
+        status=ExportStatus.RUNNING
+    )
+    if not claimed:
+        return "skipped"
+    export = Export.objects.select_related("requested_by").get(pk=export_id)
+    user = export.requested_by
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "export"
+            if export.kind == ExportKind.CASES_XLSX:
+                qs = exports.ledger_queryset(user=user, params=export.params)
+                _progress(export_id, rows_total=qs.count())
+                rows = exports.write_ledger(
+                    qs=qs, path=path, progress=lambda n: _progress(export_id, rows_done=n)
+                )
+                filename = f"cases-{stamp}.xlsx"
+            else:
+                month = exports.Month.parse(export.params["month"])
+                _progress(export_id, rows_total=1)
+                context = exports.report_context(
+                    user=user, month=month, scope_code=export.params.get("unit") or None
+                )
+                path.write_bytes(exports.render_report(context))
+                rows = 1
+                filename = f"report-{month.first:%Y-%m}-{stamp}.pdf"
+            with path.open("rb") as handle:
+                export.file.save(filename, File(handle), save=False)
+        Export.objects.filter(pk=export_id).update(
+            file=export.file.name,
+            filename=filename,
+            rows_done=rows,
+            status=ExportStatus.DONE,
+            finished_at=timezone.now(),
         )
-        rows += len(batch)
-    cases = 0
-    fields = [
-        "pk",
-        "created_at",
-        "grid_code",
-        "category_id",
-        "lead_department_id",
-        "source",
-        "status",
-        "outcome",
-        "closed_at",
-        "resolution_due_at",
-        "signed_at",
-        "response_due_at",
-        "dispatched_at",
-        "return_count",
-        "reopen_count",
-        "rating",
-    ]
-    for batch in _batched(Case.objects.only(*fields).order_by().iterator(chunk_size=BATCH), BATCH):
-        CaseMark.objects.bulk_create(
-            CaseMark(
-                case_id=c.pk,
-                flags=case_flags(c),
-                **dict(zip(KEY_FIELDS, case_key(c), strict=True)),
-            )
-            for c in batch
+        return "done"
+    except Exception as exc:
+        logger.exception("export %s failed", export_id)
+        Export.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()
         )
-        cases += len(batch)
-    return rows, cases
+        return "failed"
+
+
+def export_get(*, user: Any, pk: int) -> "Export":
+    """An export, only for the person who asked for it (404 for anyone else)."""
+    from wangge.dashboard.models import Export
+
+    export = Export.objects.filter(pk=pk, requested_by_id=getattr(user, "pk", None)).first()
+    if export is None:
+        raise Http404("export not found")
+    return export

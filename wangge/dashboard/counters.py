@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Case as DbCase
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.query import QuerySet
 from django.utils import timezone
@@ -20,8 +21,17 @@ from wangge.dashboard.models import COUNTERS
 
 BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(COUNTERS)}
 KEY_FIELDS = ("day", "grid_code", "category_id", "department_id", "source")
+MONTH_KEY_FIELDS = ("month", "community_code", "department_id")
+COMMUNITY_LENGTH = 12
 
 Key = tuple[date, str, int, int, str]
+MonthKey = tuple[date, str, int]
+
+
+def month_key(key: Key) -> MonthKey:
+    """The (month, community, department) row a day × grid row is summed into."""
+    day, grid_code, _category_id, department_id, _source = key
+    return (day.replace(day=1), grid_code[:COMMUNITY_LENGTH], department_id)
 
 
 @dataclass(frozen=True)
@@ -118,25 +128,56 @@ def recount_rows(cases: QuerySet[Case] | None = None) -> QuerySet[Any]:
     )
 
 
+def mark_rows(cases: QuerySet[Case] | None = None) -> QuerySet[Any]:
+    """Each case's mark (key and flags) computed by the database, with `counter_filters`."""
+    cases = Case.objects.all() if cases is None else cases
+    flags: Any = Value(0)
+    for name, q in counter_filters().items():
+        bit = Value(BITS[name])
+        flags = flags + (
+            ExpressionWrapper(bit, output_field=IntegerField())
+            if not q
+            else DbCase(When(q, then=bit), default=Value(0))
+        )
+    return (
+        cases.order_by()
+        .annotate(
+            day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()),
+            department_key=Coalesce("lead_department_id", 0),
+            flags=ExpressionWrapper(flags, output_field=IntegerField()),
+            mark_case=F("pk"),
+        )
+        .values("mark_case", "day", "grid_code", "category_id", "department_key", "source", "flags")
+    )
+
+
 def drift() -> dict[tuple[Any, ...], tuple[dict[str, int], dict[str, int]]]:
     """Rollup keys whose stored counters differ from a recount: {key: (stored, recounted)}.
 
-    Rows whose counters are all zero (every case moved away) are the same as missing rows.
+    Both grains are checked: day × grid keys as they are, month × community keys prefixed with
+    "month". Rows whose counters are all zero (every case moved away) are the same as missing rows.
     """
-    from wangge.dashboard.models import CaseRollup
+    from wangge.dashboard.models import CaseRollup, CaseRollupMonth
 
     def clean(values: dict[str, int]) -> dict[str, int]:
         return {c: int(values[c]) for c in COUNTERS}
 
-    stored = {
+    stored: dict[tuple[Any, ...], dict[str, int]] = {
         (r["day"], r["grid_code"], r["category_id"], r["department_id"], r["source"]): clean(r)
         for r in CaseRollup.objects.values(*KEY_FIELDS, *COUNTERS)
         if any(r[c] for c in COUNTERS)
     }
-    fresh = {
-        (r["day"], r["grid_code"], r["category_id"], r["department_key"], r["source"]): clean(r)
-        for r in recount_rows()
-    }
+    for r in CaseRollupMonth.objects.values(*MONTH_KEY_FIELDS, *COUNTERS):
+        if any(r[c] for c in COUNTERS):
+            stored[("month", *(r[f] for f in MONTH_KEY_FIELDS))] = clean(r)
+    fresh: dict[tuple[Any, ...], dict[str, int]] = {}
+    for r in recount_rows().iterator(chunk_size=2000):
+        key: Key = (r["day"], r["grid_code"], r["category_id"], r["department_key"], r["source"])
+        fresh[key] = clean(r)
+        coarse = ("month", *month_key(key))
+        month = fresh.setdefault(coarse, dict.fromkeys(COUNTERS, 0))
+        for c in COUNTERS:
+            month[c] += int(r[c])
     zero = dict.fromkeys(COUNTERS, 0)
     return {
         key: (stored.get(key, zero), fresh.get(key, zero))

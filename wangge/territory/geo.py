@@ -292,11 +292,21 @@ def build_grid_locator() -> GridLocator:
     return GridLocator([(pk, code, shape(boundary)) for pk, code, boundary in rows])
 
 
-def grid_locator() -> GridLocator:
-    """The process's locator, rebuilt when the boundary version in the database moves on."""
+def cached_grid_locator() -> tuple[int, GridLocator] | None:
+    """(boundary version, locator) as this process last built it, without asking the database:
+    the caller checks the version (case intake reads it in the statement that reads the grid)."""
+    with _locator_lock:
+        version, locator = _locator_cache["version"], _locator_cache["locator"]
+    return None if locator is None else (version, locator)
+
+
+def grid_locator(*, version: int | None = None) -> GridLocator:
+    """The process's locator, rebuilt when the boundary version in the database moves on (or
+    when it differs from `version`, the caller's reading of it)."""
     from wangge.territory.models import TerritoryState
 
-    version = TerritoryState.current_version()
+    if version is None:
+        version = TerritoryState.current_version()
     with _locator_lock:
         if _locator_cache["version"] != version or _locator_cache["locator"] is None:
             _locator_cache["locator"] = build_grid_locator()

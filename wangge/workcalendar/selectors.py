@@ -29,9 +29,11 @@ def build_working_calendar(*, revision: str = "") -> WorkingCalendar:
     )
 
 
-def working_calendar() -> WorkingCalendar:
-    """The process's calendar, rebuilt when the stored revision moves on (one query if not)."""
-    revision = CalendarState.current_revision()
+def working_calendar(*, revision: str | None = None) -> WorkingCalendar:
+    """The process's calendar, rebuilt when the stored revision moves on (one query if not; none
+    when the caller has just read the `revision`)."""
+    if revision is None:
+        revision = CalendarState.current_revision()
     with _lock:
         if _cache["revision"] != revision or _cache["calendar"] is None:
             _cache["calendar"] = build_working_calendar(revision=revision)

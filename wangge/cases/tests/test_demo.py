@@ -18,7 +18,6 @@ from wangge.core import demo
 def test_the_demo_cases_fill_every_queue_run_forward_and_are_made_once(db, fast_passwords) -> None:
     result = demo.seed_demo(stdout=io.StringIO())
 
-    assert result.elapsed_s < 60
     assert result.counts["cases"] == Case.objects.count() == 300
     cases = list(Case.objects.select_related("category__parent"))
     assert {c.status for c in cases} == set(Status.values)

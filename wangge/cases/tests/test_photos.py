@@ -260,3 +260,36 @@ def test_the_photo_is_not_served_to_anonymous_visitors(client, photo) -> None:
 def test_an_unknown_size_is_404(client, world: World, photo) -> None:
     login_as(client, world.users["superuser"])
     assert client.get(f"/cases/photos/{photo.pk}/original/").status_code == 404
+
+
+# --- orphan files ----------------------------------------------------------------------------
+
+
+def test_cleanup_deletes_old_photo_files_no_row_names_and_keeps_the_rest(
+    world: World, settings: Any, tmp_path: Any
+) -> None:
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    settings.MEDIA_ROOT = tmp_path
+    case = report(world, photos=[image_bytes("JPEG")])
+    kept = case.photos.get()
+    folder = tmp_path / "cases" / "2020" / "01"
+    folder.mkdir(parents=True)
+    old_orphan, young_orphan = folder / "old.jpg", folder / "young.jpg"
+    old_orphan.write_bytes(b"x")
+    young_orphan.write_bytes(b"x")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(old_orphan, (two_days_ago, two_days_ago))
+    for name in (kept.image.name, kept.thumbnail.name):
+        os.utime(tmp_path / name, (two_days_ago, two_days_ago))
+
+    out = io.StringIO()
+    call_command("cleanup_orphan_photos", "--dry-run", stdout=out)
+    assert "would delete 1" in out.getvalue() and old_orphan.exists()
+    call_command("cleanup_orphan_photos", stdout=io.StringIO())
+    assert not old_orphan.exists()
+    assert young_orphan.exists()
+    assert (tmp_path / kept.image.name).exists() and (tmp_path / kept.thumbnail.name).exists()
