@@ -36,6 +36,9 @@ OPEN_STATUSES = frozenset(
         Status.SUSPENDED,
     }
 )
+# The same statuses in a fixed order: a query must repeat a partial index's condition exactly
+# for the database to use it (case_open_position).
+OPEN_STATUS_LIST = sorted(str(s) for s in OPEN_STATUSES)
 
 
 class Priority(models.TextChoices):
@@ -256,6 +259,19 @@ class Case(models.Model):
             models.Index(fields=["status", "resolution_due_at"], name="case_status_due"),
             models.Index(fields=["lead_department", "status"], name="case_department_status"),
             models.Index(fields=["-created_at", "-id"], name="case_keyset"),
+            # The case list's keyset order within one grid (the map's links, a grid worker's
+            # list) and within one status in a territory (queues: bounded by the backlog).
+            models.Index(fields=["grid_code", "-created_at", "-id"], name="case_grid_keyset"),
+            models.Index(
+                fields=["status", "grid_code", "-created_at", "-id"], name="case_status_keyset"
+            ),
+            # Residents' duplicate check: open cases of one category inside a small lon/lat box.
+            # Partial, so closed cases (the bulk of the table) leave it.
+            models.Index(
+                fields=["category", "lat", "lon"],
+                name="case_open_position",
+                condition=models.Q(status__in=OPEN_STATUS_LIST),
+            ),
         ]
         # Constraints rather than unique=True: PostgreSQL then keeps one index per key, without
         # the LIKE twin Django adds for unique text columns (every index costs on intake).

@@ -4,6 +4,7 @@ assigned cases, the user's own dispatches and reports. Outside it a case does no
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -16,7 +17,14 @@ from django.utils import timezone
 
 from wangge.accounts.models import Role
 from wangge.accounts.scope import Scope, scope_of
-from wangge.cases.models import OPEN_STATUSES, Case, Category, SlaStatus, Status
+from wangge.cases.models import (
+    OPEN_STATUS_LIST,
+    OPEN_STATUSES,
+    Case,
+    Category,
+    SlaStatus,
+    Status,
+)
 from wangge.cases.sla import sla_q
 from wangge.cases.workflow import DESK
 from wangge.core.errors import DomainError
@@ -219,8 +227,12 @@ class CaseFilters:
         if self.sla:
             qs = qs.filter(sla_q(self.sla))
         if self.category:
+            # A subquery on the small category table, not an OR across two joins: the planner
+            # can then use the case indexes that lead with category_id.
             qs = qs.filter(
-                Q(category__code=self.category) | Q(category__parent__code=self.category)
+                category_id__in=Category.objects.filter(
+                    Q(code=self.category) | Q(parent__code=self.category)
+                ).values("pk")
             )
         if self.unit:
             qs = qs.filter(grid_code__startswith=self.unit)
@@ -296,9 +308,10 @@ def case_page(*, user: Any, filters: CaseFilters, cursor: str = "", limit: int =
         created, pk = decode_cursor(cursor)
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
     rows = list(
-        qs.select_related("category", "grid", "lead_department", "handling_unit").order_by(
-            "-created_at", "-id"
-        )[: limit + 1]
+        qs.select_related("category", "grid", "lead_department", "handling_unit")
+        # The units' boundary GeoJSON is large and no list row shows it.
+        .defer("grid__boundary", "handling_unit__boundary")
+        .order_by("-created_at", "-id")[: limit + 1]
     )
     more = len(rows) > limit
     items = rows[:limit]
@@ -486,3 +499,163 @@ def dispatch_choices(*, case: Case) -> tuple[list[Any], list[Any], int | None]:
     # The nearest unit first: a street's own office before the district bureau.
     matching.sort(key=lambda d: -len(d.unit.code))
     return departments, workers, matching[0].pk if matching else None
+
+
+# --- public reads (no login): residents' tracking, duplicate check and the public map ---------
+# These return cases to people without an account: callers (wangge.public) decide what of them
+# may be shown. Nothing here is scoped by a user.
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres between two WGS84 points."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bbox_around(*, lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) containing every point within `radius_m`: the exact
+    spherical bounds, so the box never cuts off a point that the exact distance would keep."""
+    angle = radius_m / EARTH_RADIUS_M
+    dlat = math.degrees(angle)
+    cos_lat = math.cos(math.radians(lat))
+    ratio = math.sin(angle) / cos_lat if cos_lat > 1e-9 else 2.0
+    dlon = 180.0 if ratio >= 1 else math.degrees(math.asin(ratio))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+@dataclass(frozen=True)
+class NearbyCase:
+    case: Case
+    distance_m: float
+
+
+NEARBY_CANDIDATES = 400
+
+
+def nearby_open_cases(
+    *, category: Category, lon: float, lat: float, radius_m: float = 250, limit: int = 5
+) -> list[NearbyCase]:
+    """Open cases of `category` within `radius_m` of the point, nearest first.
+
+    A bounding box on (category, lat, lon) — the partial index case_open_position — finds the
+    candidates; the exact great-circle distance then keeps those really inside the circle.
+    """
+    min_lon, min_lat, max_lon, max_lat = bbox_around(lon=lon, lat=lat, radius_m=radius_m)
+    candidates = (
+        Case.objects.filter(
+            category=category,
+            status__in=OPEN_STATUS_LIST,
+            lat__gte=min_lat,
+            lat__lte=max_lat,
+            lon__gte=min_lon,
+            lon__lte=max_lon,
+        )
+        .select_related("category__parent")
+        .order_by("-created_at", "-id")[:NEARBY_CANDIDATES]
+    )
+    found = []
+    for case in candidates:
+        if case.lon is None or case.lat is None:
+            continue
+        distance = haversine_m(lon, lat, case.lon, case.lat)
+        if distance <= radius_m:
+            found.append(NearbyCase(case=case, distance_m=distance))
+    found.sort(key=lambda n: (n.distance_m, -n.case.pk))
+    return found[:limit]
+
+
+def _tracked() -> QuerySet[Case]:
+    return Case.objects.select_related(
+        "category__parent", "lead_department", "lead_worker", "master__category__parent"
+    )
+
+
+def tracked_case(*, tracking_code: str) -> Case | None:
+    """The case with this tracking code, or None."""
+    return _tracked().filter(tracking_code=tracking_code).first() if tracking_code else None
+
+
+def tracked_case_by_id(*, pk: int) -> Case | None:
+    """The case a signed tracking link names, or None."""
+    return _tracked().filter(pk=pk).first()
+
+
+def public_events(*, case: Case) -> list[Any]:
+    """The timeline entries marked public, oldest first (without who made them)."""
+    return list(case.events.filter(is_public=True).order_by("created_at", "id"))
+
+
+def public_photos(*, case: Case) -> list[Any]:
+    """Photos marked public, with the timeline action they were added with."""
+    from wangge.cases.models import CasePhoto
+
+    return list(
+        CasePhoto.objects.filter(case=case, is_public=True)
+        .select_related("event")
+        .only("pk", "case_id", "width", "height", "event__action")
+        .order_by("created_at", "id")
+    )
+
+
+def public_photo_get(*, case_ids: list[int], pk: int) -> Any:
+    """A public photo of one of `case_ids` (404 otherwise)."""
+    from wangge.cases.models import CasePhoto
+
+    photo = (
+        CasePhoto.objects.filter(pk=pk, case_id__in=case_ids, is_public=True)
+        .select_related("event")
+        .only("pk", "image", "thumbnail", "case_id", "event__action")
+        .first()
+    )
+    if photo is None:
+        raise Http404("photo not found")
+    return photo
+
+
+def public_map_cases(
+    *,
+    category_codes: list[str] | None,
+    closed_since: datetime,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Open cases and cases closed since `closed_since`, newest first, at most `limit`, as plain
+    rows of non-personal fields (no title, description, reporter or handler)."""
+    qs = Case.objects.filter(
+        Q(status__in=OPEN_STATUS_LIST) | Q(status=Status.CLOSED, closed_at__gte=closed_since),
+        lon__isnull=False,
+        lat__isnull=False,
+    )
+    if category_codes:
+        qs = qs.filter(
+            Q(category__code__in=category_codes) | Q(category__parent__code__in=category_codes)
+        )
+    rows: list[dict[str, Any]] = list(
+        qs.order_by("-created_at", "-id").values(  # type: ignore[arg-type]
+            "id",
+            "lon",
+            "lat",
+            "status",
+            "created_at",
+            "closed_at",
+            "category__name",
+            "category__parent__code",
+            "category__parent__name",
+            "category__parent__icon",
+        )[:limit]
+    )
+    return rows
+
+
+def category_usage(*, since: datetime) -> dict[int, int]:
+    """How many cases each sub-category received since `since` (the report page's order)."""
+    rows = (
+        Case.objects.filter(created_at__gte=since)
+        .values("category_id")
+        .annotate(n=Count("pk"))
+        .values_list("category_id", "n")
+    )
+    return dict(rows)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,13 +10,16 @@ from django.views.decorators.http import require_GET
 
 from wangge.accounts.scope import scope_of
 from wangge.accounts.selectors import membership_list
+from wangge.core.responses import area_of, error_response, too_large
 from wangge.territory import selectors as territory
 
 HOME_ROOTS = 20
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # Residents have no account: their way in is 随手拍 and 查询进度 (wangge.public).
+        return render(request, "core/home.html")
     roots = territory.scope_roots(user=request.user)
     context: dict[str, Any] = {
         "memberships": membership_list(user=request.user),
@@ -34,15 +37,47 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return too_large(request)
+    return error_response(
+        request,
+        400,
+        code="bad_request",
+        message="请求无法解析 (bad request)",
+        template="400.html",
+    )
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return error_response(
+        request,
+        404,
+        code="not_found",
+        message="不存在或不在您的范围内 (not found)",
+        template="404.html",
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", status=403)
+    return error_response(
+        request,
+        403,
+        code="forbidden",
+        message="无权执行此操作 (permission denied)",
+        template="403.html",
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if area_of(request) != "page":
+        return error_response(
+            request,
+            500,
+            code="server_error",
+            message="服务器内部错误，已记录 (internal server error; it has been logged)",
+            template="500.html",
+        )
     # No context processors: the page must render even when the database is down.
     from django.template import loader
 

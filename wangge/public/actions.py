@@ -1,0 +1,112 @@
+"""Residents' writes: a report from the public form (through cases.actions.create_case) with its
+receipt by text message, and the reporter's rating (cases.actions.rate)."""
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from wangge.cases import actions as case_actions
+from wangge.cases.models import Case, Category, Source
+from wangge.core.validators import MOBILE_RE, mask_mobile
+from wangge.notifications import actions as notify
+
+KEY_PREFIX = "resident:"
+_KEY_RE = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
+TITLE_LENGTH = 40
+
+
+def idempotency_key(client_key: str) -> str | None:
+    """The stored key for a key made by the resident's page (a UUID), in the residents' own
+    namespace so that it can never match a key of another channel. Anything else: None."""
+    client_key = (client_key or "").strip()
+    if not _KEY_RE.fullmatch(client_key):
+        return None
+    return KEY_PREFIX + uuid.UUID(client_key).hex
+
+
+def title_from(description: str) -> str:
+    """A case title from the resident's description: its first line, shortened."""
+    first = (description or "").strip().splitlines()[0].strip() if description.strip() else ""
+    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
+
+
+def receipt_text(case: Case, *, link: str) -> str:
+    return _("【网格】您反映的“%(title)s”已收到，查询码 %(code)s。查看办理进度：%(link)s") % {
+        "title": case.title[:20],
+        "code": case.tracking_code,
+        "link": link,
+    }
+
+
+def submit_report(
+    *,
+    category: Category,
+    description: str,
+    lon: float | None,
+    lat: float | None,
+    address: str = "",
+    photos: Sequence[Any] = (),
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    is_anonymous: bool = False,
+    client_key: str = "",
+    link_for: Any = None,
+) -> Case:
+    """Take in a resident's report. The same `client_key` always gives the same case, however
+    often and however concurrently it is sent; the receipt is texted once, after commit.
+
+    `link_for(case)` returns the tracking link put into the text message.
+    """
+    key = idempotency_key(client_key)
+    with transaction.atomic():
+        case = case_actions.create_case(
+            actor=None,
+            category=category,
+            title=title_from(description),
+            description=description,
+            lon=lon,
+            lat=lat,
+            address=address,
+            source=Source.RESIDENT,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            is_anonymous=is_anonymous,
+            photos=photos,
+            idempotency_key=key,
+        )
+        phone = case.reporter_phone
+        if phone and MOBILE_RE.match(phone) and link_for is not None:
+            # One receipt per case: a retry finds the row by its key and sends nothing more.
+            notify.enqueue(
+                kind="sms",
+                channel="sms",
+                dedupe_key=f"case:{case.pk}:sms:received",
+                payload={
+                    "case_id": case.pk,
+                    "phone_masked": mask_mobile(phone),
+                    "text": receipt_text(case, link=link_for(case)),
+                },
+            )
+    return case
+
+
+def rate_as_reporter(
+    *, case_id: int, solved: bool, rating: str, note: str = "", expected_version: int | None
+) -> Case:
+    """The reporter's rating from the tracking page: 未解决 or 不满意 sends the case back to
+    its handler once (cases.actions.rate reopens it)."""
+    return case_actions.rate(
+        case_id=case_id,
+        actor=None,
+        rating=rating,
+        note=note,
+        solved=solved,
+        as_reporter=True,
+        expected_version=expected_version,
+    )

@@ -1,0 +1,190 @@
+"""Browser journeys of the residents' pages on a 390×844 phone: report with a photo, see the
+receipt, staff close the case, the resident says "not solved" and the case goes back to its
+handler; the report page's weight; the public map."""
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from wangge.cases.models import Case, Status
+from wangge.cases.tests.helpers import do, report
+from wangge.core.tests.browser import _open_page
+from wangge.core.tests.fixtures import World
+from wangge.public.tests.helpers import GRID, jpeg
+from wangge.territory.tests.factories import center_of
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+PAGE_BUDGET = 300 * 1024
+
+
+def unexpected(errors: list[str], status: int) -> list[str]:
+    """Console errors other than the one Chromium logs for an answer with `status`, which the
+    test provoked on purpose (a refused form, a wrong code)."""
+    expected = f"the server responded with a status of {status}"
+    return [e for e in errors if expected not in e]
+
+
+@pytest.fixture
+def resident_page(request: pytest.FixtureRequest, chromium: Any, world: World) -> Iterator[Any]:
+    """A phone (390×844) whose GPS puts it in the middle of the test grid."""
+    lon, lat = center_of(world.unit(GRID))
+    pages = _open_page(
+        request,
+        chromium,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"longitude": lon, "latitude": lat},
+        permissions=["geolocation"],
+    )
+    yield next(pages)
+    with contextlib.suppress(StopIteration):
+        next(pages)
+
+
+def test_a_resident_reports_follows_and_sends_back_an_unsolved_case(
+    live_server: Any, world: World, resident_page: Any, screenshot: Callable[..., Any]
+) -> None:
+    page = resident_page
+    neighbour = report(world, title="东门口垃圾没人管")  # already reported nearby
+    page.goto(f"{live_server.url}/r/")
+    expect(page.locator("#pick-map[data-ready='1']")).to_be_attached()
+
+    # 1. Photo (resized in the browser), description, location by GPS — but no category yet.
+    page.set_input_files(
+        "#photos",
+        files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": jpeg((3200, 2400))}],
+    )
+    expect(page.locator("#thumbs img")).to_have_count(1)
+    page.get_by_label("问题描述").fill("小区东门口垃圾堆了三天没人清运")
+    page.get_by_role("button", name="使用当前位置").tap()
+    expect(page.get_by_test_id("location")).to_contain_text("当前位置")
+    page.get_by_label("称呼").fill("王女士")
+    page.get_by_label("手机号").fill("139 1111 2222")
+    page.get_by_role("button", name="提交", exact=True).tap()
+
+    # The category is named as missing; everything typed, and the photo, are still there.
+    expect(page.get_by_test_id("form-errors")).to_contain_text("问题类别：请选择问题类别")
+    expect(page.locator('.field-error[data-for="category"]')).to_be_visible()
+    expect(page.get_by_label("问题描述")).to_have_value("小区东门口垃圾堆了三天没人清运")
+    expect(page.locator("#thumbs img")).to_have_count(1)
+    assert Case.objects.count() == 1
+
+    # 2. Choosing the category shows the open case nearby: "是不是这件事？"
+    page.get_by_label("暴露垃圾").check()  # a tile: the most used categories come first
+    nearby = page.get_by_test_id("nearby")
+    expect(nearby).to_be_visible()
+    expect(nearby.locator("li")).to_have_count(1)
+    expect(nearby).to_contain_text("东门口垃圾没人管")
+    screenshot(page, "public-1-is-it-this-one")
+    page.get_by_role("button", name="都不是，继续提交").tap()
+    expect(nearby).to_be_hidden()
+    screenshot(page, "public-2-report-filled")
+    page.get_by_role("button", name="提交", exact=True).tap()
+
+    # 3. The receipt: tracking code, link and the text message.
+    expect(page).to_have_url(re.compile(r"/r/t/[^/]+/\?new=1$"))
+    case = Case.objects.exclude(pk=neighbour.pk).get()
+    expect(page.get_by_test_id("tracking-code")).to_have_text(case.tracking_code)
+    expect(page.get_by_test_id("sms-text")).to_contain_text(case.tracking_code)
+    expect(page.get_by_test_id("status-label")).to_have_text("已收到")
+    expect(page.get_by_test_id("photos").locator("img")).to_have_count(1)
+    screenshot(page, "public-3-receipt")
+    assert case.reporter_phone == "13911112222"
+    assert case.photos.get().width == 1600  # resized on the phone before upload
+    link = page.get_by_test_id("track-link").input_value()
+
+    # 4. Staff handle and close it, through the real actions.
+    for action in ("accept", "dispatch", "sign", "handle", "verify_pass"):
+        do(world, case, action)
+    page.goto(link)
+    expect(page.get_by_test_id("status-label")).to_have_text("已办结")
+    expect(page.get_by_test_id("result")).to_contain_text("已清运完毕")
+
+    # 5. "Not solved": the case goes back to the department that handled it.
+    page.get_by_label("未解决").check()
+    page.get_by_label("不满意").check()
+    page.get_by_label("意见").fill("垃圾又堆起来了")
+    screenshot(page, "public-4-rating")
+    page.get_by_role("button", name="提交评价").tap()
+    expect(page.locator(".messages")).to_contain_text("问题已重新交给办理单位处理")
+    expect(page.get_by_test_id("status-label")).to_have_text("办理中")
+    expect(page.get_by_test_id("status-text")).to_contain_text("已按群众反馈重新交办理单位处理")
+    expect(page.get_by_test_id("timeline")).to_contain_text("垃圾又堆起来了")
+    screenshot(page, "public-5-reopened")
+    case.refresh_from_db()
+    assert case.status == Status.IN_PROGRESS
+    assert case.lead_department == world.department
+    assert case.reopen_count == 1
+    assert unexpected(page.wangge_errors, 422) == []
+
+
+def test_the_report_page_weighs_under_300_kb_before_photos(
+    live_server: Any, world: World, resident_page: Any
+) -> None:
+    page = resident_page
+    sizes: dict[str, int] = {}
+
+    def count(response: Any) -> None:
+        with contextlib.suppress(Exception):
+            sizes[response.url] = len(response.body()) + sum(
+                len(k) + len(v) + 4 for k, v in response.headers.items()
+            )
+
+    page.on("response", count)
+    page.goto(f"{live_server.url}/r/", wait_until="networkidle")
+    expect(page.locator("#pick-map[data-ready='1']")).to_be_attached()
+    total = sum(sizes.values())
+    print(
+        f"report page: {total} bytes in {len(sizes)} responses",
+        sorted(sizes.items(), key=lambda kv: -kv[1]),
+    )
+    assert total <= PAGE_BUDGET, sorted(sizes.items(), key=lambda kv: -kv[1])
+    assert not any("echarts" in url for url in sizes)
+    assert page.wangge_errors == []
+
+
+def test_the_public_map_shows_cases_and_filters_by_class(
+    live_server: Any, world: World, resident_page: Any, screenshot: Callable[..., Any]
+) -> None:
+    report(world)
+    report(
+        world,
+        title="楼道堆物",
+        category=__import__("wangge.cases.models", fromlist=["Category"]).Category.objects.get(
+            code="fire_hazard"
+        ),
+    )
+    page = resident_page
+    page.goto(f"{live_server.url}/r/map/")
+    expect(page.get_by_test_id("public-map")).to_have_attribute("data-loaded", "2")
+    expect(page.get_by_test_id("map-count")).to_contain_text("2")
+    page.get_by_label("类别").select_option("safety")
+    expect(page.get_by_test_id("public-map")).to_have_attribute("data-loaded", "1")
+    page.locator(".leaflet-interactive").last.tap()
+    expect(page.locator(".leaflet-popup")).to_contain_text("消防隐患")
+    screenshot(page, "public-6-map")
+    assert page.wangge_errors == []
+
+
+def test_the_lookup_page_finds_a_case_by_code_and_digits(
+    live_server: Any, world: World, resident_page: Any
+) -> None:
+    case = report(world)
+    page = resident_page
+    page.goto(f"{live_server.url}/r/track/")
+    page.get_by_label("查询码").fill(case.tracking_code.lower())
+    page.get_by_label("手机号后四位").fill("1111")
+    page.get_by_role("button", name="查询").tap()
+    expect(page.get_by_test_id("not-found")).to_be_visible()
+    page.get_by_label("手机号后四位").fill("2222")
+    page.get_by_role("button", name="查询").tap()
+    expect(page.get_by_test_id("status-label")).to_have_text("已收到")
+    assert unexpected(page.wangge_errors, 404) == []

@@ -1,0 +1,242 @@
+"""随手拍: a resident with no account reports a problem; bad input is named and kept; a retry
+makes no second case; the receipt is texted once, after commit."""
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from wangge.cases.models import Case, CasePhoto, Source, Status
+from wangge.core.tests.fixtures import World
+from wangge.notifications.models import OutboxMessage
+from wangge.public import actions
+from wangge.public.tests.helpers import jpeg, photo, submission
+
+TRACK_URL = re.compile(r"^/r/t/(?P<token>[^/]+)/\?new=1$")
+
+
+def post(client: Client, data: dict[str, Any], **extra: Any) -> Any:
+    return client.post("/r/", data, **extra)
+
+
+def test_the_report_page_opens_without_logging_in(world: World, client: Client) -> None:
+    response = client.get("/r/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'name="key"' in html and re.search(r'name="key" value="[0-9a-f-]{36}"', html)
+    assert "暴露垃圾" in html  # every active sub-category can be chosen
+    assert "echarts" not in html
+
+
+def test_a_report_becomes_a_resident_case_and_shows_its_tracking_page(
+    world: World, client: Client, texts, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, {**submission(world), "photos": [photo()]})
+    assert response.status_code == 303
+    assert TRACK_URL.match(response["Location"])
+    case = Case.objects.get()
+    assert case.source == Source.RESIDENT
+    assert case.status == Status.REPORTED
+    assert case.title == "小区东门口垃圾堆了三天没人清运"
+    assert case.description.startswith("小区东门口垃圾堆了三天没人清运\n")
+    assert (case.reporter_name, case.reporter_phone) == ("王女士", "13911112222")
+    assert case.reporter is None
+    assert case.idempotency_key.startswith(actions.KEY_PREFIX)
+    assert case.grid.code == "110101001001001"
+    assert case.photos.count() == 1
+
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert case.tracking_code in html
+    assert "提交成功" in html
+    assert "13911112222" not in html  # the reporter's phone is never echoed
+
+    assert len(texts) == 1
+    assert texts[0].phone == "13911112222"
+    assert case.tracking_code in texts[0].text
+    assert "http://testserver/r/t/" in texts[0].text
+    assert texts[0].key == f"case:{case.pk}:sms:received"
+
+
+def test_the_receipt_is_sent_only_after_the_commit(
+    world: World, client: Client, texts, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        post(client, submission(world))
+    # Written to the outbox inside the transaction, sent only when it commits.
+    assert OutboxMessage.objects.filter(channel="sms").count() == 1
+    assert texts == []
+    for callback in callbacks:
+        callback()
+    assert len(texts) == 1
+
+
+def test_a_retry_with_the_same_key_makes_no_second_case_and_no_second_text(
+    world: World, client: Client, texts, django_capture_on_commit_callbacks
+) -> None:
+    data = submission(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(client, {**data, "photos": [photo()]})
+        second = post(client, {**data, "photos": [photo()]})
+        third = post(client, {**data, "description": "改了描述再点一次"})
+    assert first["Location"] == second["Location"] == third["Location"]
+    assert Case.objects.count() == 1
+    assert CasePhoto.objects.count() == 1
+    assert len(texts) == 1
+
+
+def test_keys_from_the_page_live_in_their_own_namespace(world: World) -> None:
+    key = "0b0f4a4e-8a1c-4c8e-9a70-2c1f4b7a9e01"
+    assert actions.idempotency_key(key) == "resident:0b0f4a4e8a1c4c8e9a702c1f4b7a9e01"
+    assert actions.idempotency_key(key.replace("-", "")) == actions.idempotency_key(key)
+    # Not a UUID (e.g. another channel's key): no idempotency rather than someone else's case.
+    assert actions.idempotency_key("patrol-7f3a-0001") is None
+    assert actions.idempotency_key("") is None
+
+
+def test_a_key_of_another_channel_does_not_return_that_channels_case(
+    world: World, client: Client
+) -> None:
+    from wangge.cases.tests.helpers import report
+
+    other = report(world, idempotency_key="phone-42-0001")
+    response = post(client, submission(world, key="phone-42-0001"))
+    assert response.status_code == 303
+    mine = Case.objects.exclude(pk=other.pk).get()
+    assert mine.source == Source.RESIDENT
+
+
+def test_anonymous_reports_keep_no_name_or_phone_and_send_no_text(
+    world: World, client: Client, texts, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, submission(world, anonymous="on"))
+    assert response.status_code == 303
+    case = Case.objects.get()
+    assert (case.reporter_name, case.reporter_phone, case.is_anonymous) == ("", "", True)
+    assert texts == []
+    page = client.get(response["Location"]).content.decode()
+    assert "请保存下面的链接" in page
+
+
+def _errors(response: Any) -> dict[str, str]:
+    html = response.content.decode()
+    return dict(
+        re.findall(r'<p class="field-error" data-for="(\w+)" role="alert">([^<]+)</p>', html)
+    )
+
+
+def test_every_missing_field_is_named_and_what_was_typed_is_kept(
+    world: World, client: Client
+) -> None:
+    data = submission(world, category="", description="", lon="", lat="")
+    data.update({"address": "和平里3号楼", "name": "李先生", "phone": "13800001234"})
+    response = post(client, data)
+    assert response.status_code == 422
+    errors = _errors(response)
+    assert errors["category"] == "问题类别：请选择问题类别 (choose a category)"
+    assert errors["description"] == "问题描述：请简单描述遇到的问题 (describe the problem)"
+    assert Case.objects.count() == 0
+    html = response.content.decode()
+    # Everything typed is still there, including the same idempotency key.
+    assert 'value="和平里3号楼"' in html
+    assert 'value="李先生"' in html
+    assert 'value="13800001234"' in html
+    assert f'value="{data["key"]}"' in html
+    assert "请修改以下内容后再提交" in html
+
+
+def test_a_report_without_a_location_is_refused_naming_the_location(
+    world: World, client: Client
+) -> None:
+    response = post(client, submission(world, lon="", lat=""))
+    assert response.status_code == 422
+    assert _errors(response)["location"] == "位置：请在地图上选择位置 (location is required)"
+    assert 'value="小区东门口垃圾堆了三天没人清运' in response.content.decode() or (
+        "小区东门口垃圾堆了三天没人清运" in response.content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"phone": "12345"}, "phone", "请填写 11 位手机号码，或留空"),
+        ({"lon": "116.9", "lat": "39.1"}, "location", "不在本区任何网格内"),
+        ({"lon": "abc"}, "location", "位置坐标无效"),
+        ({"lat": "95"}, "location", "位置"),
+        ({"description": "长" * 2001}, "description", "不能超过 2000 字"),
+        ({"category": "999999"}, "category", "请重新选择"),
+    ],
+)
+def test_bad_values_are_refused_with_the_field_named(
+    world: World, client: Client, overrides: dict[str, str], field: str, message: str
+) -> None:
+    response = post(client, submission(world, **overrides))
+    assert response.status_code == 422
+    errors = _errors(response)
+    assert message in errors[field]
+    assert re.search(r"\([a-z0-9 ;,-]+\)", errors[field]), "the English translation follows"
+    assert Case.objects.count() == 0
+
+
+def test_a_file_that_is_not_a_picture_is_refused_and_nothing_is_written(
+    world: World, client: Client
+) -> None:
+    bad = photo("virus.jpg", b"MZ\x90\x00 not an image")
+    response = post(client, {**submission(world), "photos": [photo(), bad]})
+    assert response.status_code == 422
+    assert "照片：文件不是有效的图片" in _errors(response)["photos"]
+    assert "photos-dropped" in response.content.decode()  # the browser drops chosen files
+    assert Case.objects.count() == 0
+    assert CasePhoto.objects.count() == 0
+
+
+def test_more_than_nine_photos_are_refused(world: World, client: Client) -> None:
+    small = jpeg((40, 30))
+    response = post(
+        client, {**submission(world), "photos": [photo(f"{i}.jpg", small) for i in range(10)]}
+    )
+    assert response.status_code == 422
+    assert "最多 9 张" in _errors(response)["photos"]
+
+
+def test_the_form_keeps_djangos_csrf_protection(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/r/", {"description": "x"})
+    assert response.status_code == 403
+    assert Case.objects.count() == 0
+
+
+def test_too_many_reports_from_one_address_get_429(
+    world: World, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wangge.public import views
+
+    monkeypatch.setattr(views, "REPORT_RATE", (2, 3600))
+    for _ in range(2):
+        assert post(client, submission(world)).status_code == 303
+    response = post(client, submission(world))
+    assert response.status_code == 429
+    assert response["Retry-After"]
+    assert Case.objects.count() == 2
+
+
+def test_the_home_page_offers_anonymous_visitors_the_way_in(world: World, client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="/r/"' in html and "随手拍" in html
+    assert 'href="/r/track/"' in html and "查询进度" in html
+    assert "我的角色与辖区" not in html
+
+
+def test_the_home_page_still_shows_staff_their_scope(world: World, client: Client) -> None:
+    from wangge.core.tests.fixtures import login_as
+
+    login_as(client, world.users["dispatcher"])
+    html = client.get("/").content.decode()
+    assert "我的角色与辖区" in html
+    assert 'data-testid="public-entry"' not in html

@@ -1,0 +1,316 @@
+"""查询进度: by code and the phone's last four digits or by the signed link; one answer for every
+wrong guess, rate-limited; the reporter rates a closed case and "not solved" sends it back."""
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from wangge.accounts.models import User
+from wangge.cases import actions as case_actions
+from wangge.cases.models import Case, CaseEvent, Status
+from wangge.cases.tests.helpers import case_in, do, report
+from wangge.core.tests.fixtures import World
+from wangge.notifications.models import Notification
+from wangge.public import views
+from wangge.public.tests.helpers import jpeg, photo
+from wangge.public.tokens import FOLLOWER, REPORTER, make_token
+
+
+def link(case: Case, role: str = REPORTER) -> str:
+    return f"/r/t/{make_token(case_id=case.pk, role=role)}/"
+
+
+def not_found_message(response: Any) -> str:
+    match = re.search(r'data-testid="not-found">([^<]+)<', response.content.decode())
+    assert match, "the generic message is shown"
+    return match.group(1)
+
+
+# --- lookup -------------------------------------------------------------------------------------
+
+
+def test_the_code_and_last_four_digits_open_the_case(world: World, client: Client) -> None:
+    case = report(world)  # reporter phone 13911112222
+    code = case.tracking_code
+    response = client.post(
+        "/r/track/", {"code": f" {code[:4].lower()} {code[4:]} ", "digits": "2222"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == link(case)
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert code in page.content.decode()
+    assert page["Cache-Control"] == "private, no-store"
+    assert page["Referrer-Policy"] == "same-origin"  # the link never leaves the site
+
+
+def test_every_wrong_guess_gets_the_same_not_found(world: World, client: Client) -> None:
+    case = report(world)
+    anonymous = report(world, is_anonymous=True)
+    answers = [
+        client.post("/r/track/", {"code": case.tracking_code, "digits": "1111"}),
+        client.post("/r/track/", {"code": "ZZZZZZZZ", "digits": "2222"}),
+        client.post("/r/track/", {"code": anonymous.tracking_code, "digits": "0000"}),
+    ]
+    assert {r.status_code for r in answers} == {404}
+    messages = {not_found_message(r) for r in answers}
+    assert messages == {
+        "没有找到对应的反映，请核对查询码和手机号后四位 (no match for this code and digits)"
+    }
+    for response in answers:
+        assert case.title not in response.content.decode()
+
+
+def test_missing_or_malformed_inputs_are_named(world: World, client: Client) -> None:
+    response = client.post("/r/track/", {"code": "", "digits": "12a4"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "查询码：请填写查询码 (enter the tracking code)" in html
+    assert "手机号后四位：请填写 4 位数字 (enter 4 digits)" in html
+
+
+def test_guessing_is_rate_limited_per_address(
+    world: World, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "TRACK_RATE", (3, 600))
+    case = report(world)
+    for digits in ("0001", "0002"):
+        assert (
+            client.post("/r/track/", {"code": case.tracking_code, "digits": digits}).status_code
+            == 404
+        )
+    # A forged link counts against the same budget.
+    assert client.get("/r/t/1:forged/").status_code == 404
+    response = client.post("/r/track/", {"code": case.tracking_code, "digits": "2222"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    # Another address is not affected.
+    other = client.post(
+        "/r/track/", {"code": case.tracking_code, "digits": "2222"}, REMOTE_ADDR="10.1.2.3"
+    )
+    assert other.status_code == 302
+
+
+def test_a_tampered_link_is_not_found(world: World, client: Client) -> None:
+    case = report(world)
+    token = make_token(case_id=case.pk, role=REPORTER)
+    other = report(world)
+    forged = token.replace(f"{case.pk}:", f"{other.pk}:", 1)
+    assert client.get(f"/r/t/{forged}/").status_code == 404
+    assert client.get(f"/r/t/{token}/").status_code == 200
+
+
+# --- what the page shows -----------------------------------------------------------------------
+
+
+def test_the_page_says_the_status_plainly_with_the_expected_completion(
+    world: World, client: Client
+) -> None:
+    case = case_in(world, Status.IN_PROGRESS)
+    html = client.get(link(case)).content.decode()
+    assert 'data-testid="status-label">办理中<' in html
+    assert "办理单位正在处理" in html
+    assert "承诺办结时间" in html
+    assert timezone.localtime(case.resolution_due_at).strftime("%Y-%m-%d %H:%M") in html
+    assert "已交由第1街道城管科办理" in html
+
+
+def rename(user: User, name: str) -> User:
+    User.objects.filter(pk=user.pk).update(display_name=name)
+    user.refresh_from_db()
+    return user
+
+
+def test_no_staff_names_or_phones_and_no_reporter_phone_on_public_pages(
+    world: World, client: Client
+) -> None:
+    u = world.users
+    handler = rename(u["department_handler"], "赵建国")
+    dispatcher = rename(u["dispatcher"], "钱调度")
+    worker = rename(u["grid_worker"], "孙网格")
+    case = report(world, title="东门垃圾", reporter_name="王女士", reporter_phone="13911112222")
+    case_actions.accept(case_id=case.pk, actor=dispatcher, note="钱调度已受理 13700001111")
+    case_actions.dispatch(case_id=case.pk, actor=dispatcher, department=world.department)
+    case_actions.sign(case_id=case.pk, actor=handler)
+    case_actions.handle(
+        case_id=case.pk,
+        actor=handler,
+        result="赵建国已带人清运完毕，有问题请打 13800138000 或 010-65123456，或找孙网格",
+        photos=[jpeg()],
+    )
+    case_actions.verify(case_id=case.pk, actor=dispatcher, passed=True, note="钱调度核查")
+    by_worker = report(world, reporter_phone="13922223333")
+    do(world, by_worker, "accept")
+    case_actions.dispatch(case_id=by_worker.pk, actor=dispatcher, worker=worker)
+    assert CaseEvent.objects.filter(actor_label="赵建国").exists()
+
+    pages = [
+        client.get(link(case)),
+        client.get(link(case, FOLLOWER)),
+        client.get(link(by_worker)),
+        client.get(link(by_worker, FOLLOWER)),
+    ]
+    staff = [handler, dispatcher, worker]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        for person in staff:
+            assert person.display_name not in html
+            assert person.mobile not in html
+        for number in ("13800138000", "65123456", "13700001111", "13911112222", "13922223333"):
+            assert number not in html
+    reporter_view = pages[0].content.decode()
+    assert "工作人员已带人清运完毕" in reporter_view  # the result, with names and numbers hidden
+    assert "已交由网格员办理" in pages[2].content.decode()
+    # A stranger following the case does not see the reporter's name either.
+    assert "王女士" not in pages[1].content.decode()
+
+
+def test_a_merged_case_shows_the_master_without_its_reporter(world: World, client: Client) -> None:
+    mine = report(world, reporter_name="李先生", reporter_phone="13933334444")
+    master = report(
+        world, reporter_name="周阿姨", reporter_phone="13944445555", title="东门垃圾周阿姨"
+    )
+    case_actions.merge(case_id=mine.pk, actor=world.users["dispatcher"], master_id=master.pk)
+    do(world, master, "accept")
+    do(world, master, "dispatch")
+    html = client.get(link(mine)).content.decode()
+    assert 'data-status="dispatched"' in html
+    assert "合并办理" in html
+    assert "周阿姨" not in html and "13944445555" not in html
+
+
+# --- rating ---------------------------------------------------------------------------------------
+
+
+def test_not_solved_sends_the_case_back_to_its_handler(
+    world: World, client: Client, django_capture_on_commit_callbacks
+) -> None:
+    case = case_in(world, Status.CLOSED)
+    page = client.get(link(case)).content.decode()
+    assert "问题解决了吗？" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{link(case)}rate/",
+            {
+                "solved": "no",
+                "rating": "unsatisfied",
+                "note": "垃圾又堆起来了",
+                "version": case.version,
+            },
+        )
+    assert response.status_code == 303
+    case.refresh_from_db()
+    assert case.status == Status.IN_PROGRESS
+    assert case.lead_department == world.department  # back with the same handler
+    assert case.reopen_count == 1
+    assert list(case.events.values_list("action", flat=True))[-2:] == ["rate", "reopen"]
+    assert Notification.objects.filter(
+        recipient=world.users["department_handler"], kind="reopened"
+    ).exists()
+    html = client.get(link(case)).content.decode()
+    assert 'data-testid="status-label">办理中<' in html
+    assert "已按群众反馈重新交办理单位处理" in html
+    assert "垃圾又堆起来了" in html
+    assert "问题解决了吗？" not in html  # nothing to rate until it closes again
+
+
+def test_a_satisfied_rating_keeps_the_case_closed(world: World, client: Client) -> None:
+    case = case_in(world, Status.CLOSED)
+    response = client.post(
+        f"{link(case)}rate/", {"solved": "yes", "rating": "satisfied", "version": case.version}
+    )
+    assert response.status_code == 303
+    case.refresh_from_db()
+    assert (case.status, case.rating) == (Status.CLOSED, "satisfied")
+    html = client.get(link(case)).content.decode()
+    assert "您的评价" in html and "满意" in html
+    # Rating again (a second tap, a second tab) is refused with a message, not a 500.
+    again = client.post(
+        f"{link(case)}rate/", {"solved": "no", "rating": "unsatisfied", "version": case.version}
+    )
+    assert again.status_code == 409
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+
+
+def test_a_second_not_solved_after_the_one_reopen_is_recorded_without_reopening(
+    world: World, client: Client
+) -> None:
+    case = case_in(world, Status.CLOSED)
+    client.post(f"{link(case)}rate/", {"solved": "no", "rating": "unsatisfied"})
+    for action in ("handle", "verify_pass"):
+        do(world, case, action)
+    response = client.post(f"{link(case)}rate/", {"solved": "no", "rating": "unsatisfied"})
+    assert response.status_code == 303
+    case.refresh_from_db()
+    assert (case.status, case.rating, case.reopen_count) == (Status.CLOSED, "unsatisfied", 1)
+
+
+def test_rating_errors_are_named(world: World, client: Client) -> None:
+    case = case_in(world, Status.CLOSED)
+    response = client.post(f"{link(case)}rate/", {"note": "x" * 501})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "是否解决：请选择问题是否已解决 (tell us whether it was solved)" in html
+    assert "满意度：请选择满意度 (choose a rating)" in html
+    assert "意见：意见不能超过 500 字 (at most 500 characters)" in html
+
+
+def test_only_the_reporters_link_may_rate(world: World, client: Client) -> None:
+    case = case_in(world, Status.CLOSED)
+    response = client.post(
+        f"{link(case, FOLLOWER)}rate/", {"solved": "no", "rating": "unsatisfied"}
+    )
+    assert response.status_code == 404
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+
+
+def test_a_rating_on_a_stale_page_is_told_to_reload(world: World, client: Client) -> None:
+    case = case_in(world, Status.CLOSED)
+    stale = case.version
+    do(world, case, "reopen")
+    response = client.post(
+        f"{link(case)}rate/", {"solved": "yes", "rating": "satisfied", "version": stale}
+    )
+    assert response.status_code == 409
+
+
+# --- photos ---------------------------------------------------------------------------------------
+
+
+def test_photos_are_served_only_when_public_and_of_the_tracked_case(
+    world: World, client: Client
+) -> None:
+    case = report(world, photos=[photo()])
+    other = report(world, photos=[photo()])
+    do(world, case, "accept")
+    do(world, case, "dispatch")
+    do(world, case, "sign")
+    case_actions.handle(
+        case_id=case.pk,
+        actor=world.users["department_handler"],
+        result="已清运",
+        photos=[jpeg()],
+        public_photos=False,
+    )
+    own = case.photos.get(is_public=True)
+    private = case.photos.get(is_public=False)
+    others = other.photos.get()
+    base = link(case)
+    full = client.get(f"{base}photos/{own.pk}/full/")
+    assert full.status_code == 200
+    assert full["Content-Type"] == "image/jpeg"
+    assert client.get(f"{base}photos/{own.pk}/thumb/").status_code == 200
+    assert client.get(f"{base}photos/{private.pk}/full/").status_code == 404
+    assert client.get(f"{base}photos/{others.pk}/full/").status_code == 404
+    assert client.get(f"{base}photos/{own.pk}/huge/").status_code == 404
+    # A follower sees no one's report photos.
+    assert client.get(f"{link(case, FOLLOWER)}photos/{own.pk}/full/").status_code == 404
+    html = client.get(base).content.decode()
+    assert f"photos/{own.pk}/thumb/" in html
+    assert f"photos/{private.pk}/" not in html
