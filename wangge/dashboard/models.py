@@ -5,7 +5,9 @@ the cases received that day are now in each state or have each property (closed,
 A summary for any territory prefix, department and period is a SUM over these rows, never a scan
 of the case table. `CaseMark` remembers what each case currently contributes to the rollups, so
 that a change is applied as "minus the old contribution, plus the new one" without having to
-know what the change was. See docs/decisions/0004-dashboard-rollups.md.
+know what the change was. `CaseRollupMonth` sums the same counters per month and community for
+long periods. `Export` is a file generated in the background for one person.
+See docs/decisions/0004-dashboard-rollups.md.
 """
 
 from django.db import models
@@ -33,14 +35,8 @@ COUNTERS: tuple[str, ...] = (
 )
 
 
-class CaseRollup(models.Model):
-    day = models.DateField(_("受理日期"))
-    grid_code = models.CharField(_("网格编码"), max_length=18)
-    category_id = models.BigIntegerField(_("分类"))
-    # 0 when the case has no lead department (not dispatched, or led by a grid worker): a real
-    # value rather than NULL so that the unique key (and INSERT … ON CONFLICT) matches it.
-    department_id = models.BigIntegerField(_("主办部门"), default=0)
-    source = models.CharField(_("来源"), max_length=16)
+class Counters(models.Model):
+    """The counter columns shared by both grains of rollups (one per name in COUNTERS)."""
 
     total = models.IntegerField(default=0)
     open = models.IntegerField(default=0)
@@ -61,6 +57,19 @@ class CaseRollup(models.Model):
     unsatisfied = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class CaseRollup(Counters):
+    day = models.DateField(_("受理日期"))
+    grid_code = models.CharField(_("网格编码"), max_length=18)
+    category_id = models.BigIntegerField(_("分类"))
+    # 0 when the case has no lead department (not dispatched, or led by a grid worker): a real
+    # value rather than NULL so that the unique key (and INSERT … ON CONFLICT) matches it.
+    department_id = models.BigIntegerField(_("主办部门"), default=0)
+    source = models.CharField(_("来源"), max_length=16)
+
+    class Meta:
         verbose_name = _("办件统计")
         verbose_name_plural = _("办件统计")
         constraints = [
@@ -76,6 +85,34 @@ class CaseRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.grid_code} {self.category_id} {self.department_id} {self.source}"
+
+
+class CaseRollupMonth(Counters):
+    """The same counters per (month received, community, lead department): what district- and
+    street-wide summaries of whole months read, so that their cost does not grow with the
+    number of cases. At city scale the day × grid × category × department × source grain has
+    about one row per case; this one has at most months × communities × departments rows
+    (some thousands a year), whatever the number of cases."""
+
+    month = models.DateField(_("受理月份"))  # the first day of the month
+    community_code = models.CharField(_("社区编码"), max_length=12)
+    department_id = models.BigIntegerField(_("主办部门"), default=0)
+
+    class Meta:
+        verbose_name = _("办件月统计")
+        verbose_name_plural = _("办件月统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "community_code", "department_id"],
+                name="caserollupmonth_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["community_code", "month"], name="caserollupmonth_unit_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.community_code} {self.department_id}"
 
 
 class CaseMark(models.Model):
@@ -97,3 +134,55 @@ class CaseMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.flags:b}"
+
+
+class ExportKind(models.TextChoices):
+    CASES_XLSX = "cases_xlsx", _("案件台账 Excel")
+    MONTHLY_PDF = "monthly_pdf", _("月度报告 PDF")
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("生成中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class Export(models.Model):
+    """A file generated in the background for one person (the case ledger, a monthly report),
+    with the progress the page polls. Only the person who asked may see or download it."""
+
+    kind = models.CharField(_("类型"), max_length=16, choices=ExportKind.choices)
+    requested_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("申请人"), on_delete=models.CASCADE, related_name="+"
+    )
+    params = models.JSONField(_("条件"), default=dict, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(_("总行数"), default=0)
+    rows_done = models.PositiveIntegerField(_("已完成行数"), default=0)
+    file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True)
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导出")
+        verbose_name_plural = _("导出")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="export_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)

@@ -7,8 +7,9 @@ table: they change with the clock, with no transition to update a counter, so th
 with the indexed SLA query over open cases only (see docs/decisions/0004-dashboard-rollups.md).
 """
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -28,7 +29,9 @@ from wangge.accounts.models import Role
 from wangge.accounts.scope import Scope, scope_of
 from wangge.cases.models import OPEN_STATUSES, Case, Category, SlaStatus, Source, Status
 from wangge.cases.sla import sla_q
-from wangge.dashboard.models import COUNTERS, CaseRollup
+from wangge.core.errors import DomainError
+from wangge.dashboard.counters import COMMUNITY_LENGTH
+from wangge.dashboard.models import COUNTERS, CaseRollup, CaseRollupMonth
 from wangge.territory.models import Department, Level, OrgUnit
 
 NOT_DISPATCHED = 0
@@ -56,20 +59,22 @@ def _prefix_q(lookup: str, codes: tuple[str, ...] | list[str]) -> Q:
     return reduce(or_, (Q(**{f"{lookup}__startswith": c}) for c in codes))
 
 
-def _scope_q(scope: Scope, *, department_field: str) -> Q:
+def _scope_q(scope: Scope, *, department_field: str, code_field: str = "grid_code") -> Q:
     """Territory subtrees the user holds, plus the cases their departments lead."""
     if scope.is_superuser:
         return Q()
-    q = _prefix_q("grid_code", scope.unit_codes)
+    q = _prefix_q(code_field, scope.unit_codes)
     if scope.department_ids:
         q |= Q(**{f"{department_field}__in": scope.department_ids})
     return q
 
 
-def _filters_q(period: Period, *, department_field: str, day_field: str | None) -> Q:
+def _filters_q(
+    period: Period, *, department_field: str, day_field: str | None, code_field: str = "grid_code"
+) -> Q:
     q = Q()
     if period.scope_code:
-        q &= Q(grid_code__startswith=period.scope_code)
+        q &= Q(**{f"{code_field}__startswith": period.scope_code})
     if period.department_id is not None:
         q &= Q(**{department_field: period.department_id})
     if day_field == "day":
@@ -91,11 +96,95 @@ def _filters_q(period: Period, *, department_field: str, day_field: str | None) 
 
 
 def rollups(*, user: Any, period: Period) -> QuerySet[CaseRollup]:
+    """Day × grid rollup rows of the user's scope and the period."""
     scope = scope_of(user)
     return CaseRollup.objects.filter(
         _scope_q(scope, department_field="department_id"),
         _filters_q(period, department_field="department_id", day_field="day"),
     )
+
+
+def _month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def whole_months(
+    date_from: date | None, date_to: date | None, today: date
+) -> tuple[date | None, date] | None:
+    """The first and last month (as first days; first None: from the beginning) lying wholly
+    inside [date_from, date_to]; None when there is none. No case is received after today, so
+    a range reaching today covers the current month."""
+    first = None
+    if date_from is not None:
+        first = date_from if date_from.day == 1 else _next_month(date_from)
+    if date_to is None or date_to >= today:
+        last = _month_start(today)
+    elif _next_month(date_to) - timedelta(days=1) == date_to:
+        last = _month_start(date_to)
+    else:
+        last = _month_start(_month_start(date_to) - timedelta(days=1))
+    if first is not None and last < first:
+        return None
+    return first, last
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rollup rows to sum: day × grid rows, or month × community rows (`monthly`)."""
+
+    rows: QuerySet[Any]
+    monthly: bool
+
+    @property
+    def code_field(self) -> str:
+        return "community_code" if self.monthly else "grid_code"
+
+
+def rollup_parts(
+    *, user: Any, period: Period, today: date | None = None, fine_only: bool = False
+) -> list[Part]:
+    """The rollup rows counting the cases of `period`, as few as possible.
+
+    Whole months of a scope no finer than communities are read from the month × community
+    grain; the days at the edges of the range (and anything at grid level) from the day × grid
+    grain. Summing the parts gives the same numbers as summing day rows only
+    (docs/decisions/0004-dashboard-rollups.md).
+    """
+    scope = scope_of(user)
+    fine = rollups(user=user, period=period)
+    codes = [*([period.scope_code] if period.scope_code else []), *scope.unit_codes]
+    if fine_only or any(len(c) > COMMUNITY_LENGTH for c in codes):
+        return [Part(fine, False)]
+    today = today or timezone.localdate()
+    months = whole_months(period.date_from, period.date_to, today)
+    if months is None:
+        return [Part(fine, False)]
+    first, last = months
+    in_months = Q(month__lte=last) & (Q(month__gte=first) if first else Q())
+    coarse = CaseRollupMonth.objects.filter(
+        _scope_q(scope, department_field="department_id", code_field="community_code"),
+        _filters_q(
+            Period(period.scope_code, period.department_id),
+            department_field="department_id",
+            day_field=None,
+            code_field="community_code",
+        ),
+        in_months,
+    )
+    parts = [Part(coarse, True)]
+    edges = Q()
+    if period.date_from and first and period.date_from < first:
+        edges |= Q(day__lt=first)
+    after = _next_month(last)
+    if period.date_to and period.date_to >= after:
+        edges |= Q(day__gte=after)
+    if edges:
+        parts.append(Part(fine.filter(edges), False))
+    return parts
 
 
 def open_cases(*, user: Any, period: Period) -> QuerySet[Case]:
@@ -177,18 +266,16 @@ def summary(
     now = now or timezone.now()
     period = Period(scope_code or "", department_id, date_from, date_to)
     today = timezone.localdate(now)
-    in_period = _filters_q(
-        Period(date_from=date_from, date_to=date_to), department_field="", day_field="day"
-    )
-    base = rollups(user=user, period=Period(period.scope_code, department_id))
     # Aliases differ from the column names: an aggregate may not shadow the field it sums.
-    if in_period:  # Q() would match nothing once OR-ed with the day of today
-        base = base.filter(in_period | Q(day=today))
-    raw = base.aggregate(
-        **{f"n_{c}": Coalesce(Sum(c, filter=in_period or None), 0) for c in COUNTERS},
-        n_today=Coalesce(Sum("total", filter=Q(day=today)), 0),
-    )
-    sums: dict[str, int] = {k[2:]: int(v or 0) for k, v in raw.items()}
+    sums: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+    for part in rollup_parts(user=user, period=period, today=today):
+        raw = part.rows.aggregate(**{f"n_{c}": Sum(c) for c in COUNTERS})
+        for c in COUNTERS:
+            sums[c] += int(raw[f"n_{c}"] or 0)
+    todays = rollups(
+        user=user, period=Period(period.scope_code, department_id, today, today)
+    ).aggregate(n=Sum("total"))
+    sums["today"] = int(todays["n"] or 0)
     clock = open_cases(user=user, period=period).aggregate(**_clock_aggregates(now))
     sums.update({k: int(v or 0) for k, v in clock.items()})
     today_period = Period(period.scope_code, department_id, today, today)
@@ -253,18 +340,27 @@ class Row:
 
 
 def _grouped(
-    *, user: Any, period: Period, rollup_key: Any, case_key: Any, now: datetime
+    *,
+    user: Any,
+    period: Period,
+    rollup_key: Callable[[Part], Any],
+    case_key: Any,
+    now: datetime,
+    fine_only: bool = False,
 ) -> dict[Any, dict[str, int]]:
     sums: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    rows: Iterable[Mapping[str, Any]] = (
-        rollups(user=user, period=period)
-        .order_by()
-        .annotate(group=rollup_key)
-        .values("group")
-        .annotate(**{f"n_{c}": Sum(c) for c in COUNTERS})
-    )
-    for r in rows:
-        sums[r["group"]].update({c: int(r[f"n_{c}"] or 0) for c in COUNTERS})
+    today = timezone.localdate(now)
+    for part in rollup_parts(user=user, period=period, today=today, fine_only=fine_only):
+        rows: Iterable[Mapping[str, Any]] = (
+            part.rows.order_by()
+            .annotate(group=rollup_key(part))
+            .values("group")
+            .annotate(**{f"n_{c}": Sum(c) for c in COUNTERS})
+        )
+        for r in rows:
+            group = sums[r["group"]]
+            for c in COUNTERS:
+                group[c] += int(r[f"n_{c}"] or 0)
     clock: Iterable[Mapping[str, Any]] = (
         open_cases(user=user, period=period)
         .order_by()
@@ -285,9 +381,10 @@ def by_unit(*, user: Any, period: Period, length: int, now: datetime | None = No
     groups = _grouped(
         user=user,
         period=period,
-        rollup_key=Substr("grid_code", 1, length),
+        rollup_key=lambda part: Substr(part.code_field, 1, length),
         case_key=Substr("grid_code", 1, length),
         now=now,
+        fine_only=length > COMMUNITY_LENGTH,
     )
     names = dict(OrgUnit.objects.filter(code__in=list(groups)).values_list("code", "name"))
     return [
@@ -307,7 +404,7 @@ def by_department(*, user: Any, period: Period, now: datetime | None = None) -> 
     groups = _grouped(
         user=user,
         period=period,
-        rollup_key=Coalesce("department_id", 0),
+        rollup_key=lambda part: Coalesce("department_id", 0),
         case_key=Coalesce("lead_department_id", 0),
         now=now,
     )
@@ -329,9 +426,10 @@ def by_category(*, user: Any, period: Period, now: datetime | None = None) -> li
     groups = _grouped(
         user=user,
         period=period,
-        rollup_key=F("category_id"),
+        rollup_key=lambda part: F("category_id"),
         case_key=F("category_id"),
         now=now,
+        fine_only=True,  # the month grain has no category
     )
     categories = {
         c.pk: c for c in Category.objects.filter(pk__in=list(groups)).select_related("parent")
@@ -357,9 +455,10 @@ def by_source(*, user: Any, period: Period, now: datetime | None = None) -> list
     groups = _grouped(
         user=user,
         period=period,
-        rollup_key=F("source"),
+        rollup_key=lambda part: F("source"),
         case_key=F("source"),
         now=now,
+        fine_only=True,  # the month grain has no source
     )
     labels = dict(Source.choices)
     rows = [
@@ -463,4 +562,156 @@ def dashboard_data(
             "departments": rankings(departments),
             "streets": rankings(streets),
         },
+    }
+
+
+# --- the map of grids -------------------------------------------------------------------------
+
+MAP_METRICS = ("open", "overdue", "per_1000")
+# Sequential reds (ColorBrewer Reds, 5 classes); grids with nothing, and with no population data.
+PALETTE = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+ZERO_COLOUR = "#eef3f7"
+NO_DATA_COLOUR = "#bdbdbd"
+
+
+def colour(value: float | None, top: float) -> str:
+    """The fill of a grid: five equal steps up to the largest value on the map."""
+    if value is None:
+        return NO_DATA_COLOUR
+    if value <= 0 or top <= 0:
+        return ZERO_COLOUR
+    step = min(len(PALETTE), max(1, math.ceil(value / top * len(PALETTE))))
+    return PALETTE[step - 1]
+
+
+def legend(top: float, metric: str) -> list[dict[str, Any]]:
+    rows = [{"colour": ZERO_COLOUR, "label": "0"}]
+    n = len(PALETTE)
+    for i, fill in enumerate(PALETTE):
+        if metric == "per_1000":
+            rows.append({"colour": fill, "label": f"{top * i / n:.1f}–{top * (i + 1) / n:.1f}"})
+            continue
+        # Whole numbers: the counts that fall in this step (none in some steps when few).
+        lo, hi = math.floor(top * i / n) + 1, math.floor(top * (i + 1) / n)
+        if lo <= hi:
+            rows.append({"colour": fill, "label": str(lo) if lo == hi else f"{lo}–{hi}"})
+    if metric == "per_1000":
+        rows.append({"colour": NO_DATA_COLOUR, "label": _("无人口数据")})
+    return rows
+
+
+def residents_by_grid(prefixes: list[str]) -> dict[str, int]:
+    """Registered residents per grid code (residents of households in the grid's buildings)."""
+    from wangge.registry.models import Resident
+
+    rows = (
+        Resident.objects.filter(_prefix_q("household__building__grid__code", prefixes))
+        .order_by()
+        .values("household__building__grid__code")
+        .annotate(n=Count("pk"))
+    )
+    return {r["household__building__grid__code"]: int(r["n"]) for r in rows}
+
+
+def grid_map(
+    *,
+    user: Any,
+    metric: str = "open",
+    scope_code: str | None = None,
+    department_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The grids of the user's subtree as a GeoJSON FeatureCollection coloured by `metric`:
+    open cases, overdue cases, or cases received per 1,000 registered residents.
+
+    Open and overdue come from the open cases (indexed, bounded by the backlog, not by the
+    history); the rate sums the day × grid rollups of the period. A grid without registered
+    residents has no rate ("no population data"), never a division by zero.
+    """
+    from wangge.dashboard.geometry import simplified_grids
+
+    if metric not in MAP_METRICS:
+        raise DomainError(
+            "地图指标应为 open、overdue 或 per_1000 (metric must be open, overdue or per_1000)",
+            field="metric",
+        )
+    now = now or timezone.now()
+    scope = scope_of(user)
+    root = root_unit(user=user, scope_code=scope_code)
+    period = Period(scope_code or "", department_id, date_from, date_to)
+    if root is not None:
+        prefixes = [root.code]
+    elif scope.is_superuser:
+        prefixes = list(OrgUnit.objects.filter(level=Level.DISTRICT).values_list("code", flat=True))
+    else:
+        prefixes = list(scope.territory_codes)
+    shapes: dict[str, dict[str, Any]] = {}
+    for prefix in prefixes:
+        shapes.update(simplified_grids(prefix))
+    names = dict(OrgUnit.objects.filter(code__in=list(shapes)).values_list("code", "name"))
+    clock = (
+        open_cases(user=user, period=period)
+        .order_by()
+        .values("grid_code")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=sla_q(SlaStatus.OVERDUE, now)))
+    )
+    counts: dict[str, dict[str, int]] = {
+        r["grid_code"]: {"open": r["open"], "overdue": r["overdue"]} for r in clock
+    }
+    totals: dict[str, int] = {}
+    residents: dict[str, int] = {}
+    if metric == "per_1000":
+        rows = (
+            rollups(user=user, period=period)
+            .order_by()
+            .values("grid_code")
+            .annotate(n=Sum("total"))
+        )
+        totals = {r["grid_code"]: int(r["n"] or 0) for r in rows}
+        residents = residents_by_grid(list(shapes))
+    values: dict[str, float | None] = {}
+    for code in shapes:
+        c = counts.get(code, {})
+        if metric == "per_1000":
+            people = residents.get(code, 0)
+            values[code] = round(totals.get(code, 0) * 1000 / people, 1) if people else None
+        else:
+            values[code] = c.get(metric, 0)
+    top = max((v for v in values.values() if v is not None), default=0)
+    link_params: dict[str, Any] = {}
+    if metric == "open":
+        link_params["status"] = OPEN_PARAM
+    elif metric == "overdue":
+        link_params["sla"] = SlaStatus.OVERDUE
+    features = []
+    for code, geometry in shapes.items():
+        c = counts.get(code, {})
+        value = values[code]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "code": code,
+                    "name": names.get(code, code),
+                    "value": value,
+                    "open": c.get("open", 0),
+                    "overdue": c.get("overdue", 0),
+                    "total": totals.get(code) if metric == "per_1000" else None,
+                    "residents": residents.get(code, 0) if metric == "per_1000" else None,
+                    "fill": colour(value, top),
+                    "url": cases_url(
+                        Period(code, department_id, date_from, date_to), **link_params
+                    ),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "metric": metric,
+        "max": top,
+        "legend": legend(top, metric),
+        "features": features,
     }

@@ -6,16 +6,23 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from wangge.cases.selectors import department_options, unit_options
 from wangge.core.errors import DomainError
-from wangge.dashboard import selectors
+from wangge.dashboard import actions, selectors
+from wangge.dashboard.models import ExportKind, ExportStatus
 
 TREND_UNITS = ("day", "week", "month")
+MAP_METRICS = [
+    ("open", gettext_lazy("办理中")),
+    ("overdue", gettext_lazy("已超时")),
+    ("per_1000", gettext_lazy("每千人办件")),
+]
 RATE_LABELS = [
     ("response", gettext_lazy("响应率")),
     ("resolution", gettext_lazy("解决率")),
@@ -74,6 +81,17 @@ def _params(request: HttpRequest) -> Params:
     )
 
 
+def _report_months(count: int = 12) -> list[str]:
+    """This month and the ones before it, newest first (YYYY-MM), for the report form."""
+    today = timezone.localdate()
+    year, month = today.year, today.month
+    months = []
+    for _i in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
 def _check_access(request: HttpRequest) -> None:
     if not selectors.may_view(request.user):
         raise Http404("no dashboard for this user")
@@ -96,6 +114,10 @@ def _page(request: HttpRequest, template: str) -> HttpResponse:
             "department_options": department_options(user=request.user),
             "rate_labels": RATE_LABELS,
             "refresh_ms": settings.WANGGE_DASHBOARD_REFRESH_SECONDS * 1000,
+            "map_metrics": MAP_METRICS,
+            "report_months": _report_months(),
+            "tile_url": settings.MAP_TILE_URL,
+            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         },
     )
 
@@ -123,4 +145,96 @@ def data(request: HttpRequest) -> JsonResponse:
     payload = selectors.dashboard_data(user=request.user, **params.as_kwargs())
     response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def map_data(request: HttpRequest) -> JsonResponse:
+    """The grids of the user's subtree, coloured by ?metric=open|overdue|per_1000."""
+    _check_access(request)
+    try:
+        params = _params(request)
+        payload = selectors.grid_map(
+            user=request.user,
+            metric=request.GET.get("metric", "open"),
+            scope_code=params.scope_code,
+            department_id=params.department_id,
+            date_from=params.date_from,
+            date_to=params.date_to,
+        )
+    except DomainError as exc:
+        return JsonResponse({"error": str(exc), "field": exc.field}, status=400)
+    response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def _export_params(request: HttpRequest) -> dict[str, Any]:
+    """The case list's filters (from the query string the button carries) as a plain dict."""
+    params: dict[str, Any] = {}
+    for key in request.GET:
+        values = [v for v in request.GET.getlist(key) if v]
+        if values:
+            params[key] = ",".join(values) if key == "status" else values[-1]
+    return params
+
+
+@login_required
+@require_POST
+def export_cases(request: HttpRequest) -> HttpResponse:
+    """Start the case ledger export with the case list's filters; show its progress page."""
+    try:
+        export = actions.request_export(
+            actor=request.user, kind=ExportKind.CASES_XLSX, params=_export_params(request)
+        )
+    except DomainError as exc:
+        return render(request, "dashboard/error.html", {"error": exc}, status=400)
+    return redirect("dashboard:export", pk=export.pk)
+
+
+@login_required
+@require_POST
+def export_report(request: HttpRequest) -> HttpResponse:
+    """Start the monthly report (PDF) of a month and unit of the user's territory."""
+    _check_access(request)
+    try:
+        export = actions.request_export(
+            actor=request.user,
+            kind=ExportKind.MONTHLY_PDF,
+            params={"month": request.POST.get("month", ""), "unit": request.POST.get("unit", "")},
+        )
+    except DomainError as exc:
+        return render(request, "dashboard/error.html", {"error": exc}, status=400)
+    return redirect("dashboard:export", pk=export.pk)
+
+
+@login_required
+@require_GET
+def export_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress of an export: a page, or (htmx polling) just its progress box."""
+    export = actions.export_get(user=request.user, pk=pk)
+    template = (
+        "dashboard/_export_progress.html"
+        if request.headers.get("HX-Request")
+        else "dashboard/export.html"
+    )
+    response = render(request, template, {"export": export})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, pk: int) -> FileResponse:
+    export = actions.export_get(user=request.user, pk=pk)
+    if export.status != ExportStatus.DONE or not export.file:
+        raise Http404("export not ready")
+    response = FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=export.filename or "export"
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

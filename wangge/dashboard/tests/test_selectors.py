@@ -1,9 +1,10 @@
 """Counters, rates and breakdowns read from the rollups, within the user's scope."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from wangge.cases.models import Case, Rating, Source, Status
@@ -136,7 +137,9 @@ def test_the_summary_reads_rollups_not_cases(
         case_in(world, Status.IN_PROGRESS)
     user = world.users["dispatcher"]
     selectors.summary(user=user)  # warm the user's scope
-    with django_assert_max_num_queries(2):
+    # Whole months from the month grain, today's intake from the day grain, the clock from
+    # the open cases: three small queries whatever the number of cases.
+    with django_assert_max_num_queries(3):
         selectors.summary(user=user)
 
 
@@ -149,3 +152,46 @@ def test_rankings_put_each_row_on_one_list_best_first() -> None:
     assert [r["key"] for r in ranks["red"]] == ["b", "d"]
     assert [r["key"] for r in ranks["black"]] == ["a"]
     assert selectors.rankings([row("a", 0.5)])["black"] == []
+
+
+def test_whole_months_come_from_the_month_grain_and_edges_from_days(world: World) -> None:
+    tz = timezone.get_current_timezone()
+    days = [date(2026, 8, 15), date(2026, 9, 1), date(2026, 9, 30), date(2026, 10, 10)]
+    for i, d in enumerate(days):
+        for _ in range(i + 1):
+            report(world, created_at=datetime.combine(d, time(10), tzinfo=tz))
+    report(world, grid="110101002002002", created_at=datetime.combine(days[2], time(23), tzinfo=tz))
+    user = world.users["dispatcher"]
+    today = date(2026, 11, 24)
+    periods = [
+        (None, None),
+        (date(2026, 9, 1), date(2026, 9, 30)),
+        (date(2026, 8, 20), date(2026, 10, 5)),
+        (date(2026, 9, 15), None),
+        (None, date(2026, 10, 31)),
+        (date(2026, 9, 2), date(2026, 9, 29)),
+        (date(2026, 10, 1), today),
+    ]
+    for date_from, date_to in periods:
+        period = selectors.Period("", None, date_from, date_to)
+        parts = selectors.rollup_parts(user=user, period=period, today=today)
+        from_parts = sum(p.rows.aggregate(n=Sum("total"))["n"] or 0 for p in parts)
+        from_days = selectors.rollups(user=user, period=period).aggregate(n=Sum("total"))["n"]
+        cases = Case.objects.all()
+        if date_from:
+            cases = cases.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+        if date_to:
+            cases = cases.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+        assert from_parts == (from_days or 0) == cases.count(), (date_from, date_to)
+        whole = selectors.whole_months(date_from, date_to, today)
+        assert any(p.monthly for p in parts) == (whole is not None)
+    # A grid-level scope cannot use the month × community grain.
+    assert [
+        p.monthly
+        for p in selectors.rollup_parts(user=world.users["grid_worker"], period=selectors.Period())
+    ] == [False]
+    assert selectors.whole_months(date(2026, 9, 2), date(2026, 10, 30), today) is None
+    assert selectors.whole_months(date(2026, 9, 1), date(2026, 10, 30), today) == (
+        date(2026, 9, 1),
+        date(2026, 9, 1),
+    )
