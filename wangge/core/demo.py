@@ -996,6 +996,9 @@ def seed_demo(*, stdout: Writer | None = None) -> DemoResult:
     from wangge.cases.demo import seed_demo_cases
 
     counts["cases"] = seed_demo_cases(stdout=stdout)
+    from wangge.registry.demo import seed_demo_registry
+
+    counts.update(seed_demo_registry(stdout=stdout))
     elapsed = time.perf_counter() - started
     _say(stdout, f"Done in {elapsed:.1f} s.")
     return DemoResult(created=created, elapsed_s=elapsed, counts=counts)

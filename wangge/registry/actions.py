@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.accounts.models import Role
 from wangge.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from wangge.core.validators import (
     id_number_birth_date,
@@ -28,6 +29,7 @@ from wangge.registry.models import (
     AccessAction,
     AccessAudit,
     BuildingUnit,
+    ChangeKind,
     CheckOutcome,
     DisabilityLevel,
     Enterprise,
@@ -35,16 +37,28 @@ from wangge.registry.models import (
     Household,
     HouseholdCheck,
     NeedStatus,
+    PartyMemberLink,
     PoliticalStatus,
     Relation,
     ResidenceType,
     Resident,
+    ResidentChange,
     ResidentTag,
     Sex,
     SpecialGroup,
     Tenure,
+    Visit,
+    VisitPurpose,
 )
-from wangge.registry.selectors import can_reveal, can_write
+from wangge.registry.selectors import (
+    PARTY_STATUSES,
+    can_manage_links,
+    can_reveal,
+    can_write,
+    community_code,
+    last_move_in,
+    registry_roles,
+)
 from wangge.territory.models import Building
 
 MIN_REASON_LENGTH = 4
@@ -585,3 +599,447 @@ def rotate_field_keys(*, batch_size: int = 1000) -> dict[str, int]:
             )
             counts["enterprises"] += len(companies)
     return counts
+
+
+# --- 联户: party members keep in touch with households ---------------------------------------
+
+
+def _locked_resident(resident_id: int) -> Resident:
+    resident = (
+        Resident.objects.select_for_update()
+        .select_related("household__building__grid", "household__unit")
+        .filter(pk=resident_id)
+        .first()
+    )
+    if resident is None:
+        raise DomainError(_("居民不存在 (resident not found)"), field="resident", code="not_found")
+    return resident
+
+
+@transaction.atomic
+def link_household(*, actor: Any, member_id: int, household_id: int) -> PartyMemberLink:
+    """Pair a party member registered at the community with a household of that community; at
+    most PartyMemberLink.MAX_PER_MEMBER households each. The member's row is locked so that two
+    staff adding at once cannot pass the limit together."""
+    member = _locked_resident(member_id)
+    building = member.household.building
+    if not can_manage_links(actor, building):
+        raise PermissionDenied(
+            _("安排党员联户需要社区工作者及以上权限 (pairing needs community staff or above)")
+        )
+    if not member.is_party_member:
+        raise DomainError(
+            _("只有中共党员（含预备党员）可以联户 (member: only party members keep in touch)"),
+            field="member",
+        )
+    household = (
+        Household.objects.select_related("building__grid", "unit").filter(pk=household_id).first()
+    )
+    if household is None or not can_write(actor, household.building):
+        raise DomainError(_("请选择一户 (household: choose a household)"), field="household")
+    if community_code(household.building) != community_code(building):
+        raise DomainError(
+            _(
+                "联系户须在党员报到的社区内 "
+                "(household: choose a household in the member's own community)"
+            ),
+            field="household",
+        )
+    if PartyMemberLink.objects.filter(member=member, household=household).exists():
+        raise Conflict(
+            _("%(member)s 已联系 %(household)s (household: already paired)")
+            % {"member": member.name, "household": household},
+            field="household",
+        )
+    count = PartyMemberLink.objects.filter(member=member).count()
+    if count >= PartyMemberLink.MAX_PER_MEMBER:
+        raise DomainError(
+            _(
+                "每名党员最多联系 %(n)d 户，%(member)s 已联系 %(count)d 户，请先解除一户 "
+                "(household: a party member keeps in touch with at most %(n)d households; "
+                "unpair one first)"
+            )
+            % {"n": PartyMemberLink.MAX_PER_MEMBER, "member": member.name, "count": count},
+            field="household",
+            code="link_limit",
+        )
+    return PartyMemberLink.objects.create(
+        member=member, household=household, created_by=actor if getattr(actor, "pk", None) else None
+    )
+
+
+@transaction.atomic
+def unlink_household(*, actor: Any, link_id: int) -> None:
+    link = (
+        PartyMemberLink.objects.select_for_update()
+        .select_related("member__household__building__grid")
+        .filter(pk=link_id)
+        .first()
+    )
+    if link is None:
+        return
+    if not can_manage_links(actor, link.member.household.building):
+        raise PermissionDenied(
+            _("安排党员联户需要社区工作者及以上权限 (pairing needs community staff or above)")
+        )
+    link.delete()
+
+
+# --- 民情走访: visits, and turning a finding into a case ---------------------------------------
+
+
+@transaction.atomic
+def record_visit(
+    *,
+    actor: Any,
+    household_id: int,
+    purpose: str,
+    findings: str,
+    needs: str = "",
+    visited_at: datetime | None = None,
+) -> Visit:
+    """A visit to a household: why, what was found, what the household needs."""
+    household = (
+        Household.objects.select_related("building__grid", "unit").filter(pk=household_id).first()
+    )
+    if household is None:
+        raise DomainError(_("请选择一户 (household: choose a household)"), field="household")
+    _require_write(actor, household.building)
+    errors: list[DomainError] = []
+    cleaned: dict[str, Any] = {}
+    for field, check in (
+        ("purpose", lambda: _choice(purpose, VisitPurpose, field="purpose", label=_("走访事由"))),
+        (
+            "findings",
+            lambda: _text(
+                findings, field="findings", label=_("发现情况"), max_length=2000, required=True
+            ),
+        ),
+        (
+            "needs",
+            lambda: _text(
+                needs, field="needs", label=_("群众诉求"), max_length=2000, required=False
+            ),
+        ),
+    ):
+        try:
+            cleaned[field] = check()
+        except DomainError as exc:
+            errors.append(exc)
+    now = timezone.now()
+    visited_at = visited_at or now
+    if visited_at > now:
+        errors.append(
+            DomainError(
+                _("走访时间不能晚于现在 (visited_at: not in the future)"), field="visited_at"
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return Visit.objects.create(
+        household=household,
+        visited_by=actor if getattr(actor, "pk", None) else None,
+        visited_at=visited_at,
+        purpose=cleaned["purpose"],
+        findings=cleaned["findings"],
+        needs=cleaned["needs"],
+    )
+
+
+def _visit_address(household: Household) -> str:
+    return f"{household.building.address} {household.unit.number}单元{household.room}室"[:200]
+
+
+@transaction.atomic
+def visit_to_case(
+    *, actor: Any, visit_id: int, category: Any, title: str, description: str = ""
+) -> Any:
+    """Turn what a visit found into a case at the household's building and grid, and link the
+    two. Once per visit: a second try is a conflict, not a second case."""
+    from wangge.cases.actions import create_case
+    from wangge.cases.models import Source
+
+    visit = (
+        Visit.objects.select_for_update()
+        .select_related("household__building__grid", "household__unit")
+        .filter(pk=visit_id)
+        .first()
+    )
+    if visit is None:
+        raise DomainError(_("走访记录不存在 (visit not found)"), field="visit", code="not_found")
+    building = visit.household.building
+    _require_write(actor, building)
+    if visit.case_id is not None:
+        raise Conflict(_("该走访已转为事件 (visit: already turned into a case)"), field="visit")
+    roles = registry_roles(actor, building)
+    source = (
+        Source.BUILDING_HEAD
+        if Role.BUILDING_HEAD in roles and Role.GRID_WORKER not in roles
+        else Source.GRID_PATROL
+    )
+    if not description.strip():
+        parts = [visit.findings]
+        if visit.needs:
+            parts.append(_("群众诉求：%(needs)s") % {"needs": visit.needs})
+        description = "\n".join(parts)
+    case = create_case(
+        actor=actor,
+        category=category,
+        title=title,
+        description=description[:2000],
+        lon=building.lon,
+        lat=building.lat,
+        grid=building.grid,
+        address=_visit_address(visit.household),
+        source=source,
+        reporter_name=str(actor)[:50],
+        reporter_phone=getattr(actor, "mobile", "") or "",
+        idempotency_key=f"visit-{visit.pk}",
+    )
+    visit.case = case
+    visit.save(update_fields=["case"])
+    return case
+
+
+# --- editing and moving residents -------------------------------------------------------------
+
+# What an edit may change, in the order the change history shows it.
+EDITABLE_FIELDS = (
+    "name",
+    "sex",
+    "birth_date",
+    "id_number",
+    "mobile",
+    "ethnicity",
+    "political_status",
+    "residence_type",
+    "relation_to_head",
+)
+
+
+def _log_change(
+    *, actor: Any, resident: Resident, kind: str, grid_code: str, **fields: Any
+) -> ResidentChange:
+    return ResidentChange.objects.create(
+        resident=resident,
+        resident_label=f"{resident.name} ({resident.id_number_masked or resident.pk})"[:100],
+        kind=kind,
+        user=actor if getattr(actor, "pk", None) else None,
+        user_label=str(actor)[:100],
+        grid_code=grid_code,
+        **fields,
+    )
+
+
+def _party_links_block(member: Resident, *, field: str) -> None:
+    count = PartyMemberLink.objects.filter(member=member).count()
+    if count:
+        raise Conflict(
+            _(
+                "%(name)s 仍联系 %(n)d 户，请先在“党员联户”中解除 "
+                "(%(field)s: the member still keeps in touch with %(n)d households; "
+                "unpair them first)"
+            )
+            % {"name": member.name, "n": count, "field": field},
+            field=field,
+        )
+
+
+@transaction.atomic
+def update_resident(
+    *,
+    actor: Any,
+    resident_id: int,
+    data: ResidentInput,
+    clear_mobile: bool = False,
+    note: str = "",
+) -> ResidentChange | None:
+    """Change a resident's fields, validated as at registration. An empty ID or mobile number in
+    `data` keeps the stored one (pages never show it in full to be retyped); `clear_mobile`
+    removes the mobile. Identifiers are re-encrypted under the current key. Every change is
+    written to the resident's history, identifiers only masked. Returns None if nothing changed.
+    """
+    resident = _locked_resident(resident_id)
+    building = resident.household.building
+    _require_write(actor, building)
+    # Opened here only to validate the other fields against them and to compare; never shown.
+    old_id = protection.open_value(resident.id_number_encrypted, purpose=protection.ID_NUMBER)
+    old_mobile = protection.open_value(resident.mobile_encrypted, purpose=protection.MOBILE)
+    new_id = normalize_id_number(data.id_number) or old_id
+    new_mobile = "" if clear_mobile else ((data.mobile or "").strip() or old_mobile)
+    cleaned = clean_resident(
+        ResidentInput(
+            name=data.name,
+            sex=data.sex,
+            birth_date=data.birth_date,
+            id_number=new_id,
+            mobile=new_mobile,
+            ethnicity=data.ethnicity,
+            political_status=data.political_status,
+            residence_type=data.residence_type,
+            relation_to_head=data.relation_to_head,
+        )
+    )
+    note = _text(note, field="note", label=_("说明"), max_length=500, required=False)
+    if cleaned["id_number"] and cleaned["id_number"] != old_id:
+        other = resident_by_id_number(cleaned["id_number"])
+        if other is not None and other.pk != resident.pk:
+            raise Conflict(
+                _("该身份证号已登记，请在原记录上修改 (id_number: already registered)"),
+                field="id_number",
+            )
+    sealed = _sealed_fields(cleaned)
+    changes: dict[str, list[str]] = {}
+    for field in EDITABLE_FIELDS:
+        if field == "id_number":
+            if cleaned["id_number"] != old_id:
+                changes[field] = [resident.id_number_masked, sealed["id_number_masked"]]
+        elif field == "mobile":
+            if cleaned["mobile"] != old_mobile:
+                changes[field] = [resident.mobile_masked, sealed["mobile_masked"]]
+        else:
+            before, after = getattr(resident, field), cleaned[field]
+            if before != after:
+                changes[field] = [str(before), str(after)]
+    if (
+        "political_status" in changes
+        and resident.is_party_member
+        and cleaned["political_status"] not in PARTY_STATUSES
+    ):
+        _party_links_block(resident, field="political_status")
+    for field in ("name", "sex", "birth_date", "ethnicity", "political_status"):
+        setattr(resident, field, cleaned[field])
+    resident.residence_type = cleaned["residence_type"]
+    resident.relation_to_head = cleaned["relation_to_head"]
+    for field, value in sealed.items():
+        setattr(resident, field, value)
+    resident.save(
+        update_fields=[
+            "name",
+            "sex",
+            "birth_date",
+            "ethnicity",
+            "political_status",
+            "residence_type",
+            "relation_to_head",
+            *sealed,
+            "updated_at",
+        ]
+    )
+    if not changes:
+        return None
+    return _log_change(
+        actor=actor,
+        resident=resident,
+        kind=ChangeKind.EDIT,
+        grid_code=building.grid.code,
+        changes=changes,
+        note=note,
+    )
+
+
+@transaction.atomic
+def move_resident(
+    *,
+    actor: Any,
+    resident_id: int,
+    to_household_id: int,
+    moved_out_on: date | None,
+    moved_in_on: date | None,
+    relation_to_head: str,
+    note: str = "",
+) -> ResidentChange:
+    """Move a resident to another household, keeping the move (out of where, into where, on
+    which dates) in the history of the resident and of both households."""
+    resident = _locked_resident(resident_id)
+    source = resident.household
+    _require_write(actor, source.building)
+    target = (
+        Household.objects.select_related("building__grid", "unit")
+        .filter(pk=to_household_id)
+        .first()
+    )
+    if target is None or not can_write(actor, target.building):
+        raise DomainError(
+            _("请选择要迁入的户 (to_household: choose the household to move into)"),
+            field="to_household",
+        )
+    if target.pk == source.pk:
+        raise DomainError(
+            _("迁入户与现住户相同 (to_household: choose a different household)"),
+            field="to_household",
+        )
+    errors: list[DomainError] = []
+    today = timezone.localdate()
+    if moved_out_on is None:
+        errors.append(
+            DomainError(_("请填写迁出日期 (moved_out_on is required)"), field="moved_out_on")
+        )
+    elif moved_out_on > today:
+        errors.append(
+            DomainError(
+                _("迁出日期不能晚于今天 (moved_out_on: not in the future)"), field="moved_out_on"
+            )
+        )
+    if moved_in_on is None:
+        errors.append(
+            DomainError(_("请填写迁入日期 (moved_in_on is required)"), field="moved_in_on")
+        )
+    elif moved_in_on > today:
+        errors.append(
+            DomainError(
+                _("迁入日期不能晚于今天 (moved_in_on: not in the future)"), field="moved_in_on"
+            )
+        )
+    if moved_out_on and moved_in_on and moved_in_on < moved_out_on:
+        errors.append(
+            DomainError(
+                _("迁入日期不能早于迁出日期 (moved_in_on: on or after the move-out date)"),
+                field="moved_in_on",
+            )
+        )
+    previous = last_move_in(resident=resident)
+    if previous and moved_out_on and moved_out_on < previous:
+        errors.append(
+            DomainError(
+                _(
+                    "迁出日期不能早于上次迁入日期 %(date)s "
+                    "(moved_out_on: on or after the last move-in date)"
+                )
+                % {"date": previous.isoformat()},
+                field="moved_out_on",
+            )
+        )
+    try:
+        relation_to_head = _choice(
+            relation_to_head, Relation, field="relation_to_head", label=_("与户主关系")
+        )
+    except DomainError as exc:
+        errors.append(exc)
+    try:
+        note = _text(note, field="note", label=_("说明"), max_length=500, required=False)
+    except DomainError as exc:
+        errors.append(exc)
+    if errors:
+        raise ValidationFailed(errors)
+    if community_code(target.building) != community_code(source.building):
+        # Pairs are kept within a community: moving away ends them, but only deliberately.
+        _party_links_block(resident, field="to_household")
+    changes: dict[str, list[str]] = {}
+    if relation_to_head != resident.relation_to_head:
+        changes["relation_to_head"] = [resident.relation_to_head, relation_to_head]
+    resident.household = target
+    resident.relation_to_head = relation_to_head
+    resident.save(update_fields=["household", "relation_to_head", "updated_at"])
+    return _log_change(
+        actor=actor,
+        resident=resident,
+        kind=ChangeKind.MOVE,
+        grid_code=target.building.grid.code,
+        changes=changes,
+        from_household=source,
+        to_household=target,
+        moved_out_on=moved_out_on,
+        moved_in_on=moved_in_on,
+        note=note,
+    )

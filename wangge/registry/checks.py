@@ -27,3 +27,28 @@ def check_field_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
             )
         ]
     return []
+
+
+IN_PROCESS_TASKS = frozenset(
+    {
+        "django.tasks.backends.immediate.ImmediateBackend",
+        "django.tasks.backends.dummy.DummyBackend",
+    }
+)
+
+
+@checks.register()
+def check_ledger_jobs_cache(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Ledger imports keep their state in the cache; a worker in another process must share it."""
+    backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
+    cache = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
+    if backend not in IN_PROCESS_TASKS and cache.endswith("LocMemCache"):
+        return [
+            checks.Warning(
+                "Tasks run in a worker process but the cache is local to each process: ledger "
+                "imports would never show their progress or result.",
+                hint="Set CACHE_URL to a Redis server shared by the web and worker processes.",
+                id="registry.W002",
+            )
+        ]
+    return []

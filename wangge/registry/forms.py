@@ -3,7 +3,15 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from wangge.registry.models import Tenure
+from wangge.cases.models import Category
+from wangge.registry.models import (
+    PoliticalStatus,
+    Relation,
+    ResidenceType,
+    Sex,
+    Tenure,
+    VisitPurpose,
+)
 
 
 class RevealForm(forms.Form):
@@ -26,3 +34,70 @@ class ChangeForm(forms.Form):
     floor_area_m2 = forms.DecimalField(
         label=_("建筑面积 (m²)"), max_digits=8, decimal_places=2, required=False
     )
+
+
+class VisitForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("走访事由"), choices=VisitPurpose.choices)
+    findings = forms.CharField(
+        label=_("发现情况"),
+        max_length=2000,
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": _("如：楼道堆放杂物，老人行动不便")}
+        ),
+    )
+    needs = forms.CharField(
+        label=_("群众诉求"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("如：希望帮助清理楼道")}),
+    )
+
+
+class VisitCaseForm(forms.Form):
+    category = forms.ModelChoiceField(
+        label=_("问题类别"),
+        queryset=Category.objects.filter(is_active=True, parent__isnull=False),
+        empty_label=_("请选择"),
+    )
+    title = forms.CharField(label=_("一句话描述"), max_length=100)
+
+
+class ResidentForm(forms.Form):
+    """Editing a resident: identifiers are never prefilled (pages show them masked only); an
+    empty box keeps the stored number."""
+
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    sex = forms.ChoiceField(label=_("性别"), choices=Sex.choices)
+    birth_date = forms.DateField(
+        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=18,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+    mobile = forms.CharField(
+        label=_("手机号"),
+        max_length=11,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    clear_mobile = forms.BooleanField(label=_("删除手机号"), required=False)
+    ethnicity = forms.CharField(label=_("民族"), max_length=20)
+    political_status = forms.ChoiceField(label=_("政治面貌"), choices=PoliticalStatus.choices)
+    residence_type = forms.ChoiceField(label=_("人口类型"), choices=ResidenceType.choices)
+    relation_to_head = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
+    note = forms.CharField(label=_("修改说明"), max_length=500, required=False)
+
+
+class MoveForm(forms.Form):
+    to_household = forms.IntegerField(label=_("迁入户"), widget=forms.Select)
+    relation_to_head = forms.ChoiceField(label=_("在新户中与户主关系"), choices=Relation.choices)
+    moved_out_on = forms.DateField(
+        label=_("迁出日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    moved_in_on = forms.DateField(
+        label=_("迁入日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(label=_("说明"), max_length=500, required=False)

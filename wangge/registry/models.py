@@ -339,3 +339,151 @@ class AccessAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_label} {self.get_action_display()} {self.object_label}"
+
+
+# --- 联户: party members registered at the community linked to households -------------------
+
+
+class PartyMemberLink(models.Model):
+    """A party member registered at the community (双报到) who keeps in touch with a household
+    (党员联户). The member is a resident of the community whose political status is party
+    member or probationary member; the household is in the same community."""
+
+    MAX_PER_MEMBER = 15
+    TARGET_PER_MEMBER = 10
+
+    member = models.ForeignKey(
+        Resident, verbose_name=_("联户党员"), on_delete=models.CASCADE, related_name="member_links"
+    )
+    household = models.ForeignKey(
+        Household, verbose_name=_("联系户"), on_delete=models.CASCADE, related_name="party_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("结对时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("党员联户")
+        verbose_name_plural = _("党员联户")
+        ordering = ["member_id", "household_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "household"], name="link_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.household}"
+
+
+# --- 民情走访 / 敲门行动 ---------------------------------------------------------------------
+
+
+class VisitPurpose(models.TextChoices):
+    ROUTINE = "routine", _("日常走访")
+    KNOCK = "knock", _("敲门行动")
+    CARE = "care", _("特殊人群关爱")
+    POLICY = "policy", _("政策宣传")
+    DISPUTE = "dispute", _("矛盾排查")
+    SAFETY = "safety", _("安全检查")
+    OTHER = "other", _("其他")
+
+
+class Visit(models.Model):
+    """A visit to a household by a grid worker (or building head, or community staff): why,
+    what was found and what the household needs; a finding may become a case."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("走访户"), on_delete=models.PROTECT, related_name="visits"
+    )
+    visited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("走访人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    visited_at = models.DateTimeField(_("走访时间"))
+    purpose = models.CharField(_("走访事由"), max_length=12, choices=VisitPurpose.choices)
+    findings = models.TextField(_("发现情况"), blank=True)
+    needs = models.TextField(_("群众诉求"), blank=True)
+    case = models.OneToOneField(
+        "cases.Case",
+        verbose_name=_("转办事件"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visit",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("民情走访")
+        verbose_name_plural = _("民情走访")
+        ordering = ["-visited_at", "-pk"]
+        indexes = [models.Index(fields=["household", "visited_at"], name="visit_household_time")]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.visited_at:%Y-%m-%d}"
+
+
+# --- editing and moving residents: the change history -----------------------------------------
+
+
+class ChangeKind(models.TextChoices):
+    EDIT = "edit", _("修改信息")
+    MOVE = "move", _("迁移住户")
+
+
+class ResidentChange(models.Model):
+    """One audited change of a resident: which fields changed from what to what (identifiers
+    only in masked form), or a move between households with its move-out and move-in dates.
+    Append-only; kept (with the resident's name) if the resident is ever deleted."""
+
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("居民"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+    )
+    resident_label = models.CharField(_("居民"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=6, choices=ChangeKind.choices)
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    from_household = models.ForeignKey(
+        Household,
+        verbose_name=_("迁出户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moves_out",
+    )
+    to_household = models.ForeignKey(
+        Household,
+        verbose_name=_("迁入户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moves_in",
+    )
+    moved_out_on = models.DateField(_("迁出日期"), null=True, blank=True)
+    moved_in_on = models.DateField(_("迁入日期"), null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    user_label = models.CharField(_("操作人"), max_length=100)
+    # The grid of the resident's household after the change, so changes are scoped like records.
+    grid_code = models.CharField(_("网格编码"), max_length=18, db_index=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("居民变更记录")
+        verbose_name_plural = _("居民变更记录")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.resident_label} {self.get_kind_display()}"

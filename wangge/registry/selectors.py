@@ -10,19 +10,31 @@ Roles (role × unit subtree, DOMAIN.md §2), kept to the minimum the work needs 
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.models import Role
 from wangge.accounts.scope import scope_of
-from wangge.registry.models import AccessAudit, Household, Resident, ResidentTag
+from wangge.registry.models import (
+    AccessAudit,
+    ChangeKind,
+    Household,
+    PartyMemberLink,
+    PoliticalStatus,
+    Resident,
+    ResidentChange,
+    ResidentTag,
+    Visit,
+)
 from wangge.registry.protection import ID_NUMBER, MOBILE, last4_lookup_digests, lookup_digests
 from wangge.territory.models import Building, Level, OrgUnit
 
@@ -177,34 +189,100 @@ def resident_get(*, user: Any, pk: int) -> Resident:
 def resident_search(
     *, user: Any, query: str = "", group: str = "", limit: int = 100
 ) -> list[Resident]:
-    """Residents in scope by name, address, tag, a full ID or mobile number (exact, through the
-    keyed digest) or the last four characters of either. Identifiers are never compared in clear."""
-    qs = resident_list(user=user)
+    """Residents in scope by name (its beginning: a surname or a full name), address, tag, a full
+    ID or mobile number (exact, through the keyed digest) or the last four characters of either.
+    Identifiers are never compared in clear. At most `limit`, shown by address.
+
+    Each kind of query picks its ids with an index and LIMIT (a million residents: bench/
+    registry_search.py), then one query loads those rows; a name query does not also scan every
+    address, it asks the small building table which buildings match."""
     text = query.strip()
     query = text.upper()
+    base = Resident.objects.filter(_search_scope(user)).order_by()
     if group:
-        qs = qs.filter(tags__group=group)
-    if query:
-        if ID_OR_MOBILE_TAIL.match(query):
-            qs = qs.filter(
+        base = base.filter(pk__in=ResidentTag.objects.filter(group=group).values("resident_id"))
+    if not query:
+        ids = _ids(base.order_by("pk"), limit)
+    elif ID_OR_MOBILE_TAIL.match(query):
+        ids = _ids(
+            base.filter(
                 Q(id_number_last4_digest__in=last4_lookup_digests(query, purpose=ID_NUMBER))
                 | Q(mobile_last4_digest__in=last4_lookup_digests(query, purpose=MOBILE))
+            ).order_by("pk"),
+            limit,
+        )
+    elif FULL_ID.match(query):
+        # "Not blank" repeats the unique index's condition so the database may use that index.
+        ids = _ids(
+            base.filter(id_number_digest__in=lookup_digests(query, purpose=ID_NUMBER)).exclude(
+                id_number_digest=""
+            ),
+            limit,
+        )
+    elif FULL_MOBILE.match(query):
+        ids = _ids(base.filter(mobile_digest__in=lookup_digests(query, purpose=MOBILE)), limit)
+    else:
+        ids = _ids(_name_starts_with(base, text), limit)
+        if len(ids) < limit:
+            # The matching buildings first (a small table), then their residents: a join from
+            # the residents' side would walk every household checking its address.
+            buildings = list(
+                Building.objects.filter(registry_q(user), address__contains=text)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:limit]
             )
-        elif FULL_ID.match(query):
-            qs = qs.filter(id_number_digest__in=lookup_digests(query, purpose=ID_NUMBER))
-        elif FULL_MOBILE.match(query):
-            qs = qs.filter(mobile_digest__in=lookup_digests(query, purpose=MOBILE))
-        else:
-            qs = qs.filter(
-                Q(name__contains=query) | Q(household__building__address__contains=query)
-            )
-    return list(
-        qs.distinct()
+            if buildings:
+                more = (
+                    base.filter(household__building_id__in=buildings)
+                    .exclude(pk__in=ids)
+                    .order_by("household__building_id", "household_id", "pk")
+                )
+                ids += _ids(more, limit - len(ids))
+    found = (
+        # Not the grid: its boundary (GeoJSON) would be parsed for every row shown.
+        Resident.objects.filter(pk__in=ids)
+        .select_related("household__unit", "household__building")
+        .only(
+            "name",
+            "id_number_masked",
+            "mobile_masked",
+            "household__room",
+            "household__unit__number",
+            "household__building__address",
+        )
         .prefetch_related(Prefetch("tags", queryset=ResidentTag.objects.order_by("group")))
-        .order_by("household__building_id", "household__unit__number", "household__room", "pk")[
-            :limit
-        ]
     )
+    return sorted(
+        found,
+        key=lambda r: (r.household.building_id, r.household.unit.number, r.household.room, r.pk),
+    )
+
+
+# Up to this many buildings in scope, a search names them instead of joining every candidate
+# row to its building and grid to compare the grid's code (a community has a few hundred).
+SCOPE_AS_BUILDINGS = 2000
+
+
+def _search_scope(user: Any) -> Q:
+    buildings = list(
+        building_list(user=user).order_by().values_list("pk", flat=True)[: SCOPE_AS_BUILDINGS + 1]
+    )
+    if len(buildings) <= SCOPE_AS_BUILDINGS:
+        return Q(household__building_id__in=buildings)
+    return registry_q(user, "household__building")
+
+
+def _ids(qs: QuerySet[Resident], limit: int) -> list[int]:
+    return list(qs.values_list("pk", flat=True)[:limit])
+
+
+def _name_starts_with(qs: QuerySet[Resident], text: str) -> QuerySet[Resident]:
+    """Names beginning with `text`, through the index on name. PostgreSQL: LIKE 'text%' on the
+    pattern index Django adds beside it, in index order (no sort of every 王 in the district).
+    SQLite's LIKE ignores a case-sensitive index, so there a range on the name does the same."""
+    if connection.vendor == "sqlite":
+        return qs.filter(name__gte=text, name__lt=text + "\U0010ffff").order_by("name", "pk")
+    return qs.filter(name__startswith=text)
 
 
 # --- the weekly check ----------------------------------------------------------------------
@@ -302,3 +380,291 @@ def audit_list(*, user: Any) -> QuerySet[AccessAudit]:
     if not codes:
         return AccessAudit.objects.none()
     return AccessAudit.objects.filter(reduce(or_, (Q(grid_code__startswith=c) for c in codes)))
+
+
+# --- 联户: party members and the households they keep in touch with ----------------------------
+
+ID_NUMBER_LABEL = _("身份证号")
+MOBILE_LABEL = _("手机号")
+PARTY_STATUSES = (PoliticalStatus.PARTY_MEMBER, PoliticalStatus.PROBATIONARY_MEMBER)
+# Pairing party members with households is the community's work (社区党委): community staff
+# and above; everyone who reads the registry sees the pairs.
+LINK_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN})
+
+
+def community_code(building: Building) -> str:
+    return building.grid.code[:12]
+
+
+def can_manage_links(user: Any, building: Building) -> bool:
+    scope = scope_of(user)
+    return bool(registry_roles(user, building) & LINK_ROLES) and scope.can_act_on_code(
+        building.grid.code
+    )
+
+
+def has_link_management(user: Any) -> bool:
+    scope = scope_of(user)
+    return scope.is_superuser or any(r & LINK_ROLES for r in scope.roles_by_code.values())
+
+
+def party_member_list(*, user: Any) -> QuerySet[Resident]:
+    """Party members (and probationary members) in scope, each with how many households they
+    keep in touch with, by address."""
+    return (
+        resident_list(user=user)
+        .filter(political_status__in=PARTY_STATUSES)
+        .annotate(link_count=Count("member_links"))
+        .order_by(
+            "household__building__grid__code",
+            "household__building_id",
+            "household__unit__number",
+            "household__room",
+            "pk",
+        )
+    )
+
+
+def party_member_get(*, user: Any, pk: int) -> Resident:
+    member = party_member_list(user=user).filter(pk=pk).first()
+    if member is None:
+        raise Http404("party member not found")
+    return member
+
+
+def member_links(*, member: Resident) -> list[PartyMemberLink]:
+    heads = Resident.objects.filter(relation_to_head="head").order_by("pk")
+    return list(
+        PartyMemberLink.objects.filter(member=member)
+        .select_related("household__unit", "household__building")
+        .prefetch_related(Prefetch("household__residents", queryset=heads, to_attr="heads"))
+        .order_by("household__building_id", "household__unit__number", "household__room")
+    )
+
+
+def link_buildings(*, user: Any, member: Resident) -> QuerySet[Building]:
+    """Buildings of the member's community that the user sees: where households may be picked."""
+    code = community_code(member.household.building)
+    return building_list(user=user).filter(grid__code__startswith=code)
+
+
+def link_candidates(*, member: Resident, building: Building) -> list[Household]:
+    """A building's households, each marked whether `member` already keeps in touch with it and
+    how many party members do."""
+    mine = PartyMemberLink.objects.filter(member=member, household=OuterRef("pk"))
+    return list(
+        Household.objects.filter(building=building)
+        .select_related("unit")
+        .annotate(is_linked=Exists(mine), member_count=Count("party_links"))
+        .order_by("unit__number", "room")
+    )
+
+
+def household_links(*, household: Household) -> list[PartyMemberLink]:
+    return list(
+        PartyMemberLink.objects.filter(household=household)
+        .select_related("member__household__unit", "member__household__building")
+        .order_by("member__name", "pk")
+    )
+
+
+# --- a household's page ----------------------------------------------------------------------
+
+
+def household_detail(*, user: Any, pk: int) -> Household:
+    """A household in scope with its residents and their tags."""
+    residents = Resident.objects.order_by("pk").prefetch_related(
+        Prefetch("tags", queryset=ResidentTag.objects.order_by("group"))
+    )
+    household = (
+        household_list(user=user)
+        .filter(pk=pk)
+        .prefetch_related(Prefetch("residents", queryset=residents))
+        .first()
+    )
+    if household is None:
+        raise Http404("household not found")
+    return household
+
+
+def household_moves(*, household: Household, limit: int = 50) -> list[ResidentChange]:
+    """Who moved into or out of the household, newest first."""
+    return list(
+        ResidentChange.objects.filter(kind=ChangeKind.MOVE)
+        .filter(Q(from_household=household) | Q(to_household=household))
+        .select_related("from_household__unit", "to_household__unit")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def resident_changes(*, resident: Resident, limit: int = 50) -> list[ResidentChange]:
+    return list(
+        ResidentChange.objects.filter(resident=resident)
+        .select_related(
+            "from_household__unit",
+            "from_household__building",
+            "to_household__unit",
+            "to_household__building",
+        )
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def last_move_in(*, resident: Resident) -> date | None:
+    found: date | None = (
+        ResidentChange.objects.filter(resident=resident, kind=ChangeKind.MOVE)
+        .order_by("-moved_in_on", "-pk")
+        .values_list("moved_in_on", flat=True)
+        .first()
+    )
+    return found
+
+
+def describe_changes(change: ResidentChange) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of an edit, with choice values shown by their labels."""
+    rows: list[tuple[str, str, str]] = []
+    fields = {f.name: f for f in Resident._meta.get_fields() if hasattr(f, "verbose_name")}
+    labels = {"id_number": ID_NUMBER_LABEL, "mobile": MOBILE_LABEL}
+    for name, pair in (change.changes or {}).items():
+        before, after = [*pair, "", ""][:2] if isinstance(pair, list) else ("", "")
+        field = fields.get(name)
+        label = labels.get(name) or (str(field.verbose_name) if field is not None else name)
+        choices = dict(getattr(field, "choices", None) or [])
+        rows.append((str(label), str(choices.get(before, before)), str(choices.get(after, after))))
+    return rows
+
+
+def move_buildings(
+    *, user: Any, resident: Resident, query: str = "", limit: int = 30
+) -> list[Building]:
+    """Buildings a resident may be moved into by `user`: the same grid by default, or those whose
+    address contains `query`; only where the user may write."""
+    qs = building_list(user=user)
+    query = query.strip()
+    if query:
+        qs = qs.filter(address__contains=query)
+    else:
+        qs = qs.filter(grid_id=resident.household.building.grid_id)
+    return [b for b in qs[: limit * 2] if can_write(user, b)][:limit]
+
+
+def move_households(*, building: Building) -> list[Household]:
+    return list(Household.objects.filter(building=building).select_related("unit"))
+
+
+# --- 民情走访: visits and their monthly coverage ----------------------------------------------
+
+
+def visit_list(*, user: Any) -> QuerySet[Visit]:
+    return Visit.objects.filter(registry_q(user, "household__building")).select_related(
+        "household__unit", "household__building__grid", "visited_by", "case"
+    )
+
+
+def visit_get(*, user: Any, pk: int) -> Visit:
+    visit = visit_list(user=user).filter(pk=pk).first()
+    if visit is None:
+        raise Http404("visit not found")
+    return visit
+
+
+def recent_visits(*, user: Any, mine: bool = False, limit: int = 100) -> list[Visit]:
+    qs = visit_list(user=user)
+    if mine:
+        qs = qs.filter(visited_by=user.pk)
+    return list(qs.order_by("-visited_at", "-pk")[:limit])
+
+
+def household_visits(*, household: Household, limit: int = 20) -> list[Visit]:
+    return list(
+        Visit.objects.filter(household=household)
+        .select_related("visited_by", "case")
+        .order_by("-visited_at", "-pk")[:limit]
+    )
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The first instant of `month` and of the next one, in the local time zone."""
+    zone = timezone.get_current_timezone()
+    start = datetime(month.year, month.month, 1, tzinfo=zone)
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def special_households(*, user: Any, group: str = "") -> QuerySet[Household]:
+    """Households in scope with at least one resident in a special group (or in `group`)."""
+    tags = ResidentTag.objects.filter(resident__household=OuterRef("pk"))
+    if group:
+        tags = tags.filter(group=group)
+    return household_list(user=user).filter(Exists(tags))
+
+
+def _visited_in(month: date) -> Exists:
+    start, end = month_bounds(month)
+    return Exists(
+        Visit.objects.filter(household=OuterRef("pk"), visited_at__gte=start, visited_at__lt=end)
+    )
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    unit: OrgUnit
+    households: int
+    visited: int
+
+    @property
+    def unvisited(self) -> int:
+        return self.households - self.visited
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.visited / self.households) if self.households else 0
+
+
+def coverage_report(
+    *, user: Any, month: date, level: str = Level.GRID, group: str = ""
+) -> list[CoverageRow]:
+    """Per grid (or community): special-group households and how many were visited in `month`.
+    One query."""
+    length = 15 if level == Level.GRID else 12
+    rows = (
+        special_households(user=user, group=group)
+        .annotate(code=Substr("building__grid__code", 1, length), was_visited=_visited_in(month))
+        .values("code")
+        .annotate(households=Count("id"), visited=Count("id", filter=Q(was_visited=True)))
+        .order_by("code")
+    )
+    units = {u.code: u for u in OrgUnit.objects.filter(code__in=[r["code"] for r in rows])}
+    return [
+        CoverageRow(unit=units[r["code"]], households=r["households"], visited=r["visited"])
+        for r in rows
+        if r["code"] in units
+    ]
+
+
+def coverage_households(
+    *, user: Any, month: date, code: str, group: str = "", limit: int = 500
+) -> list[Household]:
+    """The special-group households under unit `code`, not yet visited in `month` first; each
+    with `last_visit` (its latest visit that month, or None) and its tagged residents."""
+    start, end = month_bounds(month)
+    tagged = (
+        Resident.objects.filter(tags__isnull=False)
+        .distinct()
+        .order_by("pk")
+        .prefetch_related(Prefetch("tags", queryset=ResidentTag.objects.order_by("group")))
+    )
+    in_month = Q(visits__visited_at__gte=start, visits__visited_at__lt=end)
+    return list(
+        special_households(user=user, group=group)
+        .filter(building__grid__code__startswith=code)
+        .annotate(last_visit=Max("visits__visited_at", filter=in_month))
+        .prefetch_related(Prefetch("residents", queryset=tagged, to_attr="tagged"))
+        .order_by(
+            F("last_visit").asc(nulls_first=True),
+            "building__grid__code",
+            "building_id",
+            "unit__number",
+            "room",
+        )[:limit]
+    )

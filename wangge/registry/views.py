@@ -2,22 +2,31 @@
 the building head's weekly check on the phone, the freshness report and the access audit.
 Views only parse and delegate."""
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wangge.core.errors import DomainError
 from wangge.registry import actions, selectors
-from wangge.registry.forms import ChangeForm, RevealForm
-from wangge.registry.models import SpecialGroup
+from wangge.registry.forms import (
+    ChangeForm,
+    MoveForm,
+    ResidentForm,
+    RevealForm,
+    VisitCaseForm,
+    VisitForm,
+)
+from wangge.registry.models import PartyMemberLink, SpecialGroup, VisitPurpose
 from wangge.territory.models import Level
 
 
@@ -60,6 +69,11 @@ def _resident_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         "resident": resident,
         "household": resident.household,
         "can_reveal": selectors.can_reveal(request.user, resident.household.building),
+        "can_write": selectors.can_write(request.user, resident.household.building),
+        "changes": [
+            (change, selectors.describe_changes(change))
+            for change in selectors.resident_changes(resident=resident)
+        ],
         "form": RevealForm(),
     }
 
@@ -198,3 +212,401 @@ def audits(request: HttpRequest) -> HttpResponse:
         raise DjangoPermissionDenied
     rows = selectors.audit_list(user=request.user).select_related("user")[:500]
     return _private(render(request, "registry/audits.html", {"audits": rows}))
+
+
+# --- forms' errors ----------------------------------------------------------------------------
+
+
+def _attach(form: Any, exc: DomainError) -> None:
+    """Show an action's errors next to the fields they name (or above the form)."""
+    for error in getattr(exc, "errors", None) or [exc]:
+        field = error.field if error.field in form.fields else None
+        form.add_error(field, error.message)
+
+
+def _status(form: Any, exc: DomainError | None) -> int:
+    if exc is not None:
+        return exc.http_status
+    return 422 if form.is_bound and form.errors else 200
+
+
+# --- a household: residents, party members in touch, visits, moves --------------------------
+
+
+@login_required
+@require_GET
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    household = selectors.household_detail(user=request.user, pk=pk)
+    building = household.building
+    context = {
+        "household": household,
+        "links": selectors.household_links(household=household),
+        "visits": selectors.household_visits(household=household),
+        "moves": selectors.household_moves(household=household),
+        "can_write": selectors.can_write(request.user, building),
+        "can_manage_links": selectors.can_manage_links(request.user, building),
+    }
+    return _private(render(request, "registry/household.html", context))
+
+
+# --- 民情走访 ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
+    household = selectors.household_get(user=request.user, pk=pk)
+    if not selectors.can_write(request.user, household.building):
+        raise DjangoPermissionDenied
+    form = VisitForm(request.POST or None, initial={"purpose": VisitPurpose.ROUTINE})
+    error: DomainError | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = actions.record_visit(
+                actor=request.user,
+                household_id=household.pk,
+                purpose=form.cleaned_data["purpose"],
+                findings=form.cleaned_data["findings"],
+                needs=form.cleaned_data["needs"],
+            )
+        except DomainError as exc:
+            error = exc
+            _attach(form, exc)
+        else:
+            messages.success(request, _("走访已记录"))
+            return redirect("registry:visit", pk=visit.pk)
+    context = {"household": household, "form": form}
+    return _private(
+        render(request, "registry/visit_form.html", context, status=_status(form, error))
+    )
+
+
+def _category_groups() -> list[tuple[Any, list[Any]]]:
+    from wangge.cases.selectors import category_list
+
+    groups: dict[int, tuple[Any, list[Any]]] = {}
+    for category in category_list():
+        if category.parent_id is None:
+            groups.setdefault(category.pk, (category, []))
+        elif category.parent_id in groups and not any(
+            # Required extra questions are asked on the patrol report page, not here.
+            q.get("required")
+            for q in category.questions or []
+        ):
+            groups[category.parent_id][1].append(category)
+    return [g for g in groups.values() if g[1]]
+
+
+def _visit_page(
+    request: HttpRequest, pk: int, form: VisitCaseForm | None = None, status: int = 200
+) -> HttpResponse:
+    visit = selectors.visit_get(user=request.user, pk=pk)
+    can_write = selectors.can_write(request.user, visit.household.building)
+    if form is None:
+        first_line = visit.findings.strip().splitlines()[0] if visit.findings.strip() else ""
+        form = VisitCaseForm(initial={"title": first_line[:100]})
+    context = {
+        "visit": visit,
+        "household": visit.household,
+        "can_convert": can_write and visit.case_id is None,
+        "form": form,
+        "category_groups": _category_groups(),
+        "selected_category": str(form["category"].value() or ""),
+    }
+    return _private(render(request, "registry/visit.html", context, status=status))
+
+
+@login_required
+@require_GET
+def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _visit_page(request, pk)
+
+
+@login_required
+@require_POST
+def visit_case(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_get(user=request.user, pk=pk)
+    form = VisitCaseForm(request.POST)
+    error: DomainError | None = None
+    if form.is_valid():
+        try:
+            case = actions.visit_to_case(
+                actor=request.user,
+                visit_id=visit.pk,
+                category=form.cleaned_data["category"],
+                title=form.cleaned_data["title"],
+            )
+        except DomainError as exc:
+            error = exc
+            _attach(form, exc)
+        else:
+            messages.success(
+                request, _("已转为事件，查询码 %(code)s") % {"code": case.tracking_code}
+            )
+            return redirect("registry:visit", pk=visit.pk)
+    return _visit_page(request, pk, form=form, status=_status(form, error))
+
+
+@login_required
+@require_GET
+def visit_list(request: HttpRequest) -> HttpResponse:
+    _require_access(request)
+    mine = request.GET.get("mine") == "1"
+    visits = selectors.recent_visits(user=request.user, mine=mine)
+    return _private(render(request, "registry/visits.html", {"visits": visits, "mine": mine}))
+
+
+def _month(text: str) -> date:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return timezone.localdate().replace(day=1)
+
+
+@login_required
+@require_GET
+def coverage(request: HttpRequest) -> HttpResponse:
+    _require_access(request)
+    month = _month(request.GET.get("month", ""))
+    level = Level.COMMUNITY if request.GET.get("level") == Level.COMMUNITY else Level.GRID
+    group = request.GET.get("tag", "")
+    group = group if group in SpecialGroup.values else ""
+    rows = selectors.coverage_report(user=request.user, month=month, level=level, group=group)
+    code = request.GET.get("unit", "")
+    unit = next((r.unit for r in rows if r.unit.code == code), None)
+    households = (
+        selectors.coverage_households(user=request.user, month=month, code=code, group=group)
+        if unit is not None
+        else []
+    )
+    previous = (month - timedelta(days=1)).replace(day=1)
+    following = (month + timedelta(days=32)).replace(day=1)
+    context = {
+        "month": month,
+        "previous": previous,
+        "following": following if following <= timezone.localdate() else None,
+        "level": level,
+        "group": group,
+        "groups": SpecialGroup.choices,
+        "rows": rows,
+        "total": sum(r.households for r in rows),
+        "visited": sum(r.visited for r in rows),
+        "unit": unit,
+        "households": households,
+    }
+    return _private(render(request, "registry/coverage.html", context))
+
+
+# --- 联户 --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def link_index(request: HttpRequest) -> HttpResponse:
+    _require_access(request)
+    query = request.GET.get("q", "").strip()[:50]
+    members = selectors.party_member_list(user=request.user)
+    if query:
+        members = members.filter(name__contains=query)
+    context = {
+        "members": list(members[:300]),
+        "query": query,
+        "max_links": PartyMemberLink.MAX_PER_MEMBER,
+        "target_links": PartyMemberLink.TARGET_PER_MEMBER,
+        "can_manage": selectors.has_link_management(request.user),
+    }
+    return _private(render(request, "registry/links.html", context))
+
+
+def _member_page(
+    request: HttpRequest, pk: int, error: DomainError | None = None, status: int = 200
+) -> HttpResponse:
+    member = selectors.party_member_get(user=request.user, pk=pk)
+    buildings = selectors.link_buildings(user=request.user, member=member)
+    building = None
+    if request.GET.get("building", "").isdigit():
+        building = buildings.filter(pk=int(request.GET["building"])).first()
+    context = {
+        "member": member,
+        "links": selectors.member_links(member=member),
+        "can_manage": selectors.can_manage_links(request.user, member.household.building),
+        "buildings": buildings,
+        "building": building,
+        "candidates": (
+            selectors.link_candidates(member=member, building=building) if building else []
+        ),
+        "max_links": PartyMemberLink.MAX_PER_MEMBER,
+        "target_links": PartyMemberLink.TARGET_PER_MEMBER,
+        "error": error,
+    }
+    return _private(render(request, "registry/link_member.html", context, status=status))
+
+
+@login_required
+@require_GET
+def link_member(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_page(request, pk)
+
+
+def _member_url(pk: int, building: str) -> str:
+    url = reverse("registry:link_member", args=[pk])
+    return f"{url}?building={building}" if building.isdigit() else url
+
+
+@login_required
+@require_POST
+def link_add(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.party_member_get(user=request.user, pk=pk)
+    household = request.POST.get("household", "")
+    try:
+        link = actions.link_household(
+            actor=request.user,
+            member_id=member.pk,
+            household_id=int(household) if household.isdigit() else 0,
+        )
+    except DomainError as exc:
+        return _member_page(request, pk, error=exc, status=exc.http_status)
+    messages.success(
+        request,
+        _("%(member)s 已联系 %(household)s") % {"member": member.name, "household": link.household},
+    )
+    return redirect(_member_url(member.pk, request.POST.get("building", "")))
+
+
+@login_required
+@require_POST
+def link_remove(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    member = selectors.party_member_get(user=request.user, pk=pk)
+    link = next((x for x in selectors.member_links(member=member) if x.pk == link_pk), None)
+    if link is None:
+        raise Http404("link not found")
+    try:
+        actions.unlink_household(actor=request.user, link_id=link.pk)
+    except DomainError as exc:
+        return _member_page(request, pk, error=exc, status=exc.http_status)
+    messages.success(request, _("已解除与 %(household)s 的联系") % {"household": link.household})
+    return redirect(_member_url(member.pk, request.POST.get("building", "")))
+
+
+# --- editing and moving residents -------------------------------------------------------------
+
+
+def _writable_resident(request: HttpRequest, pk: int) -> Any:
+    resident = selectors.resident_get(user=request.user, pk=pk)
+    if not selectors.can_write(request.user, resident.household.building):
+        raise DjangoPermissionDenied
+    return resident
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = _writable_resident(request, pk)
+    initial = {
+        field: getattr(resident, field)
+        for field in (
+            "name",
+            "sex",
+            "birth_date",
+            "ethnicity",
+            "political_status",
+            "residence_type",
+            "relation_to_head",
+        )
+    }
+    form = ResidentForm(request.POST or None, initial=initial)
+    error: DomainError | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            change = actions.update_resident(
+                actor=request.user,
+                resident_id=resident.pk,
+                data=actions.ResidentInput(
+                    name=data["name"],
+                    sex=data["sex"],
+                    birth_date=data["birth_date"],
+                    id_number=data["id_number"],
+                    mobile=data["mobile"],
+                    ethnicity=data["ethnicity"],
+                    political_status=data["political_status"],
+                    residence_type=data["residence_type"],
+                    relation_to_head=data["relation_to_head"],
+                ),
+                clear_mobile=data["clear_mobile"],
+                note=data["note"],
+            )
+        except DomainError as exc:
+            error = exc
+            _attach(form, exc)
+        else:
+            if change is None:
+                messages.info(request, _("没有修改任何内容"))
+            else:
+                messages.success(request, _("%(name)s 的信息已更新") % {"name": data["name"]})
+            return redirect("registry:resident", pk=resident.pk)
+    context = {"resident": resident, "household": resident.household, "form": form}
+    return _private(
+        render(request, "registry/resident_edit.html", context, status=_status(form, error))
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_move(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = _writable_resident(request, pk)
+    query = request.GET.get("q", "").strip()[:50]
+    buildings = selectors.move_buildings(user=request.user, resident=resident, query=query)
+    building = None
+    chosen = request.GET.get("building") or request.POST.get("building") or ""
+    if chosen.isdigit():
+        building = next((b for b in buildings if b.pk == int(chosen)), None)
+        if building is None:
+            found = selectors.building_get(user=request.user, pk=int(chosen))
+            building = found if selectors.can_write(request.user, found) else None
+    today = timezone.localdate()
+    form = MoveForm(
+        request.POST or None,
+        initial={
+            "moved_out_on": today,
+            "moved_in_on": today,
+            "relation_to_head": resident.relation_to_head,
+        },
+    )
+    households = selectors.move_households(building=building) if building else []
+    form.fields["to_household"].widget.choices = [
+        (h.pk, f"{h.unit.number}{_('单元')}{h.room}{_('室')}")
+        for h in households
+        if h.pk != resident.household_id
+    ]
+    error: DomainError | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.move_resident(
+                actor=request.user,
+                resident_id=resident.pk,
+                to_household_id=data["to_household"],
+                moved_out_on=data["moved_out_on"],
+                moved_in_on=data["moved_in_on"],
+                relation_to_head=data["relation_to_head"],
+                note=data["note"],
+            )
+        except DomainError as exc:
+            error = exc
+            _attach(form, exc)
+        else:
+            messages.success(request, _("%(name)s 已迁入新住户") % {"name": resident.name})
+            return redirect("registry:resident", pk=resident.pk)
+    context = {
+        "resident": resident,
+        "household": resident.household,
+        "query": query,
+        "buildings": buildings,
+        "building": building,
+        "form": form,
+    }
+    return _private(
+        render(request, "registry/resident_move.html", context, status=_status(form, error))
+    )

@@ -5,6 +5,7 @@ import pytest
 
 from wangge.registry import crypto
 from wangge.registry.tests.factories import RegistryWorld, make_registry
+from wangge.registry.tests.field_factories import FieldWorld, make_field
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +19,8 @@ def _fresh_keyring() -> Iterator[None]:
 @pytest.fixture
 def registry(world: Any) -> RegistryWorld:
     return make_registry(world)
+
+
+@pytest.fixture
+def field(world: Any, registry: RegistryWorld) -> FieldWorld:
+    return make_field(world, registry)

@@ -1,0 +1,301 @@
+"""Field work pages: the household page, visits and turning one into a case, the coverage
+report, 联户 management, editing and moving residents. Masked numbers only, 404 outside scope,
+403 for readers who may not write."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from wangge.cases.models import Case, Category
+from wangge.core.tests.fixtures import login_as
+from wangge.registry import actions
+from wangge.registry.models import PartyMemberLink, Resident, ResidentChange, Visit
+from wangge.registry.tests.factories import RegistryWorld
+from wangge.registry.tests.field_factories import FieldWorld
+from wangge.registry.tests.test_views import assert_no_plaintext
+
+
+@pytest.fixture
+def visit(registry: RegistryWorld, world) -> Visit:
+    return actions.record_visit(
+        actor=world.users["grid_worker"],
+        household_id=registry.households["101"].pk,
+        purpose="care",
+        findings="老人独居，家中燃气灶老化",
+        needs="希望更换燃气灶",
+    )
+
+
+def new_pages(registry: RegistryWorld, field: FieldWorld, visit: Visit) -> list[str]:
+    resident = registry.residents["a"]
+    return [
+        reverse("registry:household", args=[registry.households["101"].pk]),
+        reverse("registry:visit_create", args=[registry.households["101"].pk]),
+        reverse("registry:visits"),
+        reverse("registry:visits") + "?mine=1",
+        reverse("registry:visit", args=[visit.pk]),
+        reverse("registry:coverage"),
+        reverse("registry:coverage") + "?level=community",
+        reverse("registry:coverage") + "?unit=110101001001001",
+        reverse("registry:links"),
+        reverse("registry:link_member", args=[field.member.pk]),
+        reverse("registry:link_member", args=[field.member.pk]) + f"?building={registry.mine.pk}",
+        reverse("registry:resident_edit", args=[resident.pk]),
+        reverse("registry:resident_move", args=[resident.pk]),
+        reverse("registry:resident_move", args=[resident.pk]) + f"?building={registry.mine.pk}",
+        reverse("registry:resident", args=[resident.pk]),
+    ]
+
+
+@pytest.mark.parametrize("name", ["grid_worker", "community_staff", "street_staff", "admin"])
+def test_every_new_page_shows_only_masked_numbers(
+    name: str, registry: RegistryWorld, field: FieldWorld, visit: Visit, world, client
+) -> None:
+    staff = world.users["community_staff"]
+    actions.link_household(
+        actor=staff, member_id=field.member.pk, household_id=registry.households["101"].pk
+    )
+    resident = registry.residents["a"]
+    actions.update_resident(
+        actor=staff,
+        resident_id=resident.pk,
+        data=actions.ResidentInput(
+            name=resident.name,
+            sex=resident.sex,
+            birth_date=resident.birth_date,
+            mobile="13812345679",
+            relation_to_head=resident.relation_to_head,
+        ),
+    )
+    registry.plain["mobile_new"] = "13812345679"
+    login_as(client, world.users[name])
+    for url in new_pages(registry, field, visit):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_no_plaintext(response.content.decode(), registry)
+        assert "no-store" in response["Cache-Control"], url
+    body = client.get(reverse("registry:resident", args=[resident.pk])).content.decode()
+    assert "138****5678" in body and "138****5679" in body  # the change, masked
+    body = client.get(
+        reverse("registry:household", args=[registry.households["101"].pk])
+    ).content.decode()
+    assert "赵红" in body and "老人独居" in body
+
+
+def test_pages_outside_scope_are_404_and_readers_get_no_forms(
+    registry: RegistryWorld, field: FieldWorld, visit: Visit, world, client
+) -> None:
+    other_visit = actions.record_visit(
+        actor=world.users["admin"],
+        household_id=registry.households["201"].pk,
+        purpose="routine",
+        findings="正常",
+    )
+    login_as(client, world.users["grid_worker"])
+    for url in (
+        reverse("registry:household", args=[registry.households["201"].pk]),
+        reverse("registry:visit_create", args=[registry.households["201"].pk]),
+        reverse("registry:visit", args=[other_visit.pk]),
+        reverse("registry:resident_edit", args=[registry.residents["c"].pk]),
+        reverse("registry:resident_move", args=[registry.residents["c"].pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post(
+            reverse("registry:visit_case", args=[other_visit.pk]), {"title": "x"}
+        ).status_code
+        == 404
+    )
+    # The grid worker reads the party members' pairs but cannot change them.
+    page = client.get(reverse("registry:link_member", args=[field.member.pk])).content.decode()
+    assert "添加联系户" not in page
+    response = client.post(
+        reverse("registry:link_add", args=[field.member.pk]),
+        {"household": registry.households["102"].pk},
+    )
+    assert response.status_code == 403 and not PartyMemberLink.objects.exists()
+
+    login_as(client, world.users["leader"])
+    page = client.get(
+        reverse("registry:household", args=[registry.households["101"].pk])
+    ).content.decode()
+    assert "记录走访" not in page
+    assert "转为事件" not in client.get(reverse("registry:visit", args=[visit.pk])).content.decode()
+    for url in (
+        reverse("registry:visit_create", args=[registry.households["101"].pk]),
+        reverse("registry:resident_edit", args=[registry.residents["a"].pk]),
+        reverse("registry:resident_move", args=[registry.residents["a"].pk]),
+    ):
+        assert client.get(url).status_code == 403, url
+
+    login_as(client, world.users["dispatcher"])
+    for name in ("visits", "coverage", "links"):
+        assert client.get(reverse(f"registry:{name}")).status_code == 403
+
+
+def test_a_visit_is_recorded_and_turned_into_a_case_from_the_pages(
+    registry: RegistryWorld, world, client
+) -> None:
+    login_as(client, world.users["grid_worker"])
+    url = reverse("registry:visit_create", args=[registry.households["101"].pk])
+    response = client.post(url, {"purpose": "knock", "findings": "", "needs": ""})
+    assert response.status_code == 422
+    assert "发现情况" in response.content.decode() and not Visit.objects.exists()
+    response = client.post(
+        url, {"purpose": "knock", "findings": "门口电动车充电\n飞线", "needs": ""}
+    )
+    visit = Visit.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "registry:visit", args=[visit.pk]
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "转为事件" in page and 'value="门口电动车充电"' in page
+
+    case_url = reverse("registry:visit_case", args=[visit.pk])
+    response = client.post(case_url, {"category": "", "title": "飞线充电"})
+    assert response.status_code == 422 and not Case.objects.exists()
+    category = Category.objects.filter(parent__isnull=False, is_active=True).first()
+    response = client.post(case_url, {"category": category.pk, "title": "飞线充电"})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert Visit.objects.get().case == case and case.category == category
+    page = client.get(response["Location"]).content.decode()
+    assert case.tracking_code in page and "转为事件</button>" not in page
+    # A second post (a double tap) makes no second case.
+    response = client.post(case_url, {"category": category.pk, "title": "飞线充电"})
+    assert response.status_code == 409
+    assert "该走访已转为事件" in response.content.decode()
+    assert Case.objects.count() == 1
+
+
+def test_coverage_page_shows_the_numbers_and_the_unvisited(
+    registry: RegistryWorld, world, client
+) -> None:
+    actions.tag_resident(
+        actor=world.users["superuser"], resident=registry.residents["c"], group="veteran"
+    )
+    actions.record_visit(
+        actor=world.users["superuser"],
+        household_id=registry.households["201"].pk,
+        purpose="care",
+        findings="正常",
+    )
+    login_as(client, world.users["admin"])
+    page = client.get(reverse("registry:coverage")).content.decode()
+    assert "特殊人群共 2 户，本月已走访 1 户" in page
+    page = client.get(reverse("registry:coverage"), {"unit": "110101001001001"}).content.decode()
+    assert f'data-testid="coverage-{registry.households["101"].pk}"' in page and "未走访" in page
+    last = (timezone.localdate().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    page = client.get(reverse("registry:coverage"), {"month": last}).content.decode()
+    assert "特殊人群共 2 户，本月已走访 0 户" in page
+    # Nonsense parameters fall back to this month and all groups.
+    assert client.get(reverse("registry:coverage"), {"month": "x", "tag": "y"}).status_code == 200
+
+
+def test_coverage_and_the_visit_list_need_a_fixed_number_of_queries(
+    registry: RegistryWorld, field: FieldWorld, world, client, django_assert_max_num_queries
+) -> None:
+    for household in field.neighbour_households[:10]:
+        actions.record_visit(
+            actor=world.users["superuser"],
+            household_id=household.pk,
+            purpose="care",
+            findings="正常",
+        )
+    login_as(client, world.users["community_staff"])
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("registry:visits")).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert (
+            client.get(reverse("registry:coverage"), {"unit": "110101001001001"}).status_code == 200
+        )
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("registry:links")).status_code == 200
+
+
+def test_community_staff_pair_and_unpair_from_the_page(
+    registry: RegistryWorld, field: FieldWorld, world, client
+) -> None:
+    login_as(client, world.users["community_staff"])
+    url = reverse("registry:link_add", args=[field.member.pk])
+    for household in field.neighbour_households[:15]:
+        response = client.post(url, {"household": household.pk, "building": field.neighbour.pk})
+        assert response.status_code == 302
+    response = client.post(url, {"household": field.neighbour_households[15].pk})
+    assert response.status_code == 400
+    assert "最多联系 15 户" in response.content.decode()
+    page = client.get(reverse("registry:links")).content.decode()
+    assert "15/15" in page
+    link = PartyMemberLink.objects.filter(member=field.member).first()
+    response = client.post(reverse("registry:link_remove", args=[field.member.pk, link.pk]))
+    assert response.status_code == 302
+    assert PartyMemberLink.objects.filter(member=field.member).count() == 14
+    # A household elsewhere (another community) is refused with the reason.
+    response = client.post(url, {"household": field.elsewhere.pk})
+    assert response.status_code == 400 and "社区" in response.content.decode()
+
+
+def test_a_resident_is_edited_and_moved_from_the_pages(
+    registry: RegistryWorld, world, client
+) -> None:
+    resident = registry.residents["b"]
+    login_as(client, world.users["grid_worker"])
+    url = reverse("registry:resident_edit", args=[resident.pk])
+    page = client.get(url).content.decode()
+    assert 'value="王小花"' in page and registry.plain["id_b"] not in page
+    assert "159****4321" in page  # as a hint only
+    data = {
+        "name": "王小花",
+        "sex": "male",  # contradicts the kept ID number
+        "birth_date": "2015-03-01",
+        "id_number": "",
+        "mobile": "",
+        "ethnicity": "汉族",
+        "political_status": "masses",
+        "residence_type": "registered",
+        "relation_to_head": "grandchild",
+        "note": "",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 422
+    assert 'data-testid="error-sex"' in response.content.decode()
+    response = client.post(url, {**data, "sex": "female", "mobile": "13700001234"})
+    assert response.status_code == 302
+    assert Resident.objects.get(pk=resident.pk).mobile_masked == "137****1234"
+
+    move_url = reverse("registry:resident_move", args=[resident.pk])
+    page = client.get(move_url, {"building": registry.mine.pk}).content.decode()
+    assert "1单元102室" in page
+    today = timezone.localdate().isoformat()
+    response = client.post(
+        move_url,
+        {
+            "building": registry.mine.pk,
+            "to_household": registry.households["102"].pk,
+            "relation_to_head": "head",
+            "moved_out_on": today,
+            "moved_in_on": today,
+        },
+    )
+    assert response.status_code == 302
+    assert Resident.objects.get(pk=resident.pk).household == registry.households["102"]
+    assert list(ResidentChange.objects.values_list("kind", flat=True)) == ["move", "edit"]
+    page = client.get(
+        reverse("registry:household", args=[registry.households["101"].pk])
+    ).content.decode()
+    assert "迁出" in page and "王小花" in page
+    # A bad date is named.
+    response = client.post(
+        move_url,
+        {
+            "building": registry.mine.pk,
+            "to_household": registry.households["101"].pk,
+            "relation_to_head": "head",
+            "moved_out_on": "2020-13-01",
+            "moved_in_on": today,
+        },
+    )
+    assert response.status_code == 422
+    assert 'data-testid="error-moved_out_on"' in response.content.decode()
