@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,12 +43,20 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+BUILDINGS_PER_PAGE = 100
+
+
 @login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     _require_access(request)
-    buildings = selectors.building_summaries(user=request.user)
-    return _private(render(request, "registry/index.html", {"buildings": buildings}))
+    # A district holds thousands of buildings: one page of them at a time.
+    page = Paginator(selectors.building_summaries(user=request.user), BUILDINGS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return _private(
+        render(request, "registry/index.html", {"buildings": page.object_list, "page": page})
+    )
 
 
 @login_required

@@ -176,3 +176,32 @@ def test_the_search_page_lists_masked_results(registry: RegistryWorld, world, cl
         reverse("registry:search"), {"q": registry.plain["mobile_c"]}
     ).content.decode()
     assert "李强" not in body and "没有找到" in body
+
+
+def test_the_building_list_is_paged_so_a_district_admin_never_gets_thousands_of_rows(
+    world, client
+) -> None:
+    from wangge.registry import views
+    from wangge.territory.models import Building
+
+    grid = world.unit("110101001001001")
+    Building.objects.bulk_create(
+        Building(
+            name=f"测试楼{i:03d}",
+            address=f"测试路{i}号",
+            grid=grid,
+            lon=grid.centroid_lon or 116.4,
+            lat=grid.centroid_lat or 39.9,
+        )
+        for i in range(views.BUILDINGS_PER_PAGE + 5)
+    )
+    login_as(client, world.users["admin"])
+    first = client.get(reverse("registry:index"))
+    total = Building.objects.count()
+    assert first.context["page"].paginator.count == total
+    assert len(first.context["buildings"]) == views.BUILDINGS_PER_PAGE
+    last = client.get(
+        reverse("registry:index"), {"page": first.context["page"].paginator.num_pages}
+    )
+    assert len(last.context["buildings"]) == total - views.BUILDINGS_PER_PAGE
+    assert "上一页" in last.content.decode()
