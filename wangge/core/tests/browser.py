@@ -16,11 +16,14 @@ skipped, except under CI (the environment variable CI is set), where that is a f
 
 import os
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 CHROMIUM = Path(os.environ.get("WANGGE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -36,6 +39,55 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 DESK = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 TIMEOUT_MS = 10_000
+
+
+class _ReleaseAfterResponse:
+    """The response's body, then the lock: streamed bodies are read inside it too."""
+
+    def __init__(self, result: Iterable[bytes], lock: threading.Lock) -> None:
+        self.result, self.lock = result, lock
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.result
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.lock.release()
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """With SQLite in memory, every request thread of the live server shares the test's single
+    connection, and two overlapping requests (a page's polling beside a click in a second tab)
+    misuse it ("bad parameter or other API misuse"). Requests then take turns; connections
+    still have their own threads, so an idle keep-alive connection blocks nobody."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = threading.Lock()
+
+    def get_app(self) -> Any:
+        app = super().get_app()
+        if not self.connections_override:
+            return app
+        turn = self._turn
+
+        def in_turn(environ: Any, start_response: Any) -> Any:
+            turn.acquire()
+            try:
+                result = app(environ, start_response)
+            except BaseException:
+                turn.release()
+                raise
+            return _ReleaseAfterResponse(result, turn)
+
+        return in_turn
+
+
+LiveServerThread.server_class = OneRequestAtATimeServer
 
 
 def _safe(name: str) -> str:
