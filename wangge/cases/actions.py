@@ -38,7 +38,6 @@ from wangge.core.errors import Conflict, DomainError, PermissionDenied
 from wangge.core.validators import MOBILE_RE
 from wangge.dashboard import actions as stats
 from wangge.notifications import actions as notify
-from wangge.territory.geo import grid_locator
 from wangge.territory.models import Department, Level, OrgUnit, ancestor_codes
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -309,32 +308,9 @@ def _outside() -> DomainError:
     )
 
 
-def check_location(*, lon: float | None, lat: float | None) -> OrgUnit:
-    """The grid covering the point (with its community), or a DomainError on `location`."""
-    _check_point(lon, lat)
-    assert lon is not None and lat is not None
-    grid_id = grid_locator().locate(lon, lat)
-    if grid_id is None:
-        raise _outside()
-    # Boundaries can be large polygons: intake needs only the grid's and community's codes and
-    # names (any other field still loads on access).
-    return OrgUnit.objects.select_related("parent").only(*INTAKE_UNIT_FIELDS).get(pk=grid_id)
-
-
 # Choices' `values` builds a list on every access.
 _SOURCES = frozenset(Source.values)
 _PRIORITIES = frozenset(Priority.values)
-
-INTAKE_UNIT_FIELDS = (
-    "code",
-    "name",
-    "level",
-    "parent",
-    "parent__code",
-    "parent__name",
-    "parent__level",
-    "parent__parent",
-)
 
 
 def _point_error(lon: float | None, lat: float | None) -> DomainError | None:
