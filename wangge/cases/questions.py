@@ -111,3 +111,62 @@ def clean_answers(*, category: Any, answers: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(errors)
     return clean
+
+
+# --- the questions on HTML forms ------------------------------------------------------------
+# Every category's questions are rendered on the reporting pages (patrol report, 随手拍, a visit
+# turned into a case), each category's in its own fieldset shown when that category is chosen
+# (cases/_questions.html, cases/questions.js). Inputs are named per category, so answers typed
+# for one category and left behind when the reporter chose another are never read.
+
+
+def input_name(category: Any, key: str) -> str:
+    return f"answer-{category.pk}-{key}"
+
+
+def answers_from_form(category: Any, data: Any) -> dict[str, str]:
+    """The chosen category's answers from a submitted form (blank ones left out)."""
+    answers: dict[str, str] = {}
+    for question in category.questions or []:
+        value = str(data.get(input_name(category, question["key"]), "") or "").strip()
+        if value:
+            answers[question["key"]] = value
+    return answers
+
+
+def answer_errors(exc: DomainError) -> dict[str, str]:
+    """The answers' errors of a refused intake, keyed by question key."""
+    errors = getattr(exc, "errors", None) or [exc]
+    return {
+        e.field.removeprefix("answers."): e.message
+        for e in errors
+        if e.field and e.field.startswith("answers.")
+    }
+
+
+def form_questions(
+    categories: Any, *, selected: str, data: Any, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """What cases/_questions.html renders: for each category with questions, its fieldset."""
+    blocks = []
+    for category in categories:
+        if not category.questions:
+            continue
+        chosen = str(category.pk) == selected
+        items = []
+        for q in category.questions:
+            name = input_name(category, q["key"])
+            items.append(
+                {
+                    "key": q["key"],
+                    "name": name,
+                    "label": q["label"],
+                    "type": q["type"],
+                    "required": bool(q.get("required")),
+                    "choices": [str(c) for c in q.get("choices") or []],
+                    "value": str(data.get(name, "") or "") if data is not None else "",
+                    "error": errors.get(q["key"], "") if chosen else "",
+                }
+            )
+        blocks.append({"category": category, "chosen": chosen, "questions": items})
+    return blocks

@@ -28,6 +28,7 @@ from wangge.cases.models import (
     Status,
 )
 from wangge.cases.photos import MAX_PER_CASE
+from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.cases.sla import sla_status
 from wangge.cases.workflow import TRANSITIONS
 from wangge.core.errors import Conflict, DomainError
@@ -146,9 +147,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if fragment and cursor:
         response = render(request, "cases/_rows.html", context)
     else:
-        context["total"] = filters.apply(
-            selectors.case_list(user=request.user), user=request.user
-        ).count()
+        total = selectors.case_total(user=request.user, filters=filters)
+        context["total"] = total.count
+        context["total_capped"] = total.capped
         if fragment:
             response = render(request, "cases/_results.html", context)
         else:
@@ -357,6 +358,7 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
                     reporter_name=str(request.user),
                     reporter_phone=getattr(request.user, "mobile", "") or "",
                     photos=data["photos"],
+                    answers=answers_from_form(data["category"], request.POST),
                     resolve_on_spot=data["resolve_on_spot"],
                     result=data["result"],
                     idempotency_key=data.get("idempotency_key") or None,
@@ -378,11 +380,13 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
         unit__isnull=False,
     ).select_related("unit")
     groups: dict[int, tuple[Any, list[Any]]] = {}
-    for category in selectors.category_list():
+    categories = list(selectors.category_list())
+    for category in categories:
         if category.parent_id is None:
             groups.setdefault(category.pk, (category, []))
         elif category.parent_id in groups:
             groups[category.parent_id][1].append(category)
+    selected = str(form["category"].value() or "")
     return render(
         request,
         "cases/report.html",
@@ -392,7 +396,13 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
             "error_label": _label(error),
             "grids": [m.unit for m in my_grids],
             "category_groups": [g for g in groups.values() if g[1]],
-            "selected_category": str(form["category"].value() or ""),
+            "selected_category": selected,
+            "question_blocks": form_questions(
+                categories,
+                selected=selected,
+                data=request.POST if request.method == "POST" else None,
+                errors=answer_errors(error) if error else {},
+            ),
             "max_photos": MAX_PER_CASE,
             # A browser never refills a file input: say so when the chosen photos were dropped.
             "photos_dropped": bool(error and request.FILES),

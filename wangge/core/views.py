@@ -69,6 +69,24 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     )
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted without a valid token (the page stayed open past the
+    cookie's life, a phone browser dropped the cookie, cookies are off). The page says what to do;
+    the header lets a page's script fetch a fresh token and send again without losing the input."""
+    response = error_response(
+        request,
+        403,
+        code="csrf_failed",
+        message=(
+            "安全校验失败：页面已过期或浏览器禁用了 Cookie，请刷新页面后重试 "
+            "(security check failed: the page expired or cookies are off; reload and try again)"
+        ),
+        template="403_csrf.html",
+    )
+    response["X-Wangge-Error"] = "csrf"
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if area_of(request) != "page":
         return error_response(

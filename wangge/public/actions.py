@@ -57,6 +57,7 @@ def submit_report(
     is_anonymous: bool = False,
     client_key: str = "",
     link_for: Any = None,
+    answers: dict[str, Any] | None = None,
 ) -> Case:
     """Take in a resident's report. The same `client_key` always gives the same case, however
     often and however concurrently it is sent; the receipt is texted once, after commit.
@@ -78,6 +79,7 @@ def submit_report(
             reporter_phone=reporter_phone,
             is_anonymous=is_anonymous,
             photos=photos,
+            answers=answers,
             idempotency_key=key,
         )
         phone = case.reporter_phone

@@ -32,6 +32,7 @@ class CategoryChoice:
     name: str
     icon: str
     group: str
+    questions: tuple[dict[str, Any], ...] = ()
 
 
 def report_categories() -> tuple[list[CategoryChoice], list[tuple[str, list[CategoryChoice]]]]:
@@ -51,7 +52,12 @@ def report_categories() -> tuple[list[CategoryChoice], list[tuple[str, list[Cate
         if parent is None or not parent.is_active:
             continue
         choice = CategoryChoice(
-            pk=c.pk, code=c.code, name=c.name, icon=c.icon or parent.icon, group=parent.name
+            pk=c.pk,
+            code=c.code,
+            name=c.name,
+            icon=c.icon or parent.icon,
+            group=parent.name,
+            questions=tuple(c.questions or ()),
         )
         groups.setdefault(parent.pk, (parent.name, []))[1].append(choice)
         subs.append(choice)

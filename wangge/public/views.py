@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wangge.cases import selectors as case_selectors
 from wangge.cases.models import Case, Category
 from wangge.cases.photos import MAX_PER_CASE
+from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.core import ratelimit
 from wangge.core.errors import Conflict, DomainError
 from wangge.public import actions, selectors
@@ -44,6 +45,7 @@ def track_path(case: Case, role: str = REPORTER) -> str:
 
 
 def _labelled(errors: dict[str, str]) -> list[dict[str, str]]:
+    # An extra question's message names the question itself ("请回答“类型”").
     return [
         {"field": field, "label": str(LABELS.get(field, "")), "message": message}
         for field, message in errors.items()
@@ -83,10 +85,15 @@ def report(request: HttpRequest) -> HttpResponse:
                     is_anonymous=data["anonymous"],
                     client_key=data["key"],
                     link_for=lambda c: request.build_absolute_uri(track_path(c)),
+                    answers=answers_from_form(data["category"], request.POST),
                 )
             except DomainError as exc:
-                field = ACTION_FIELDS.get(exc.field or "", exc.field or "")
-                errors[field] = exc.message
+                answered = answer_errors(exc)
+                for key, message in answered.items():
+                    errors[f"answers.{key}"] = message
+                if not answered:
+                    field = ACTION_FIELDS.get(exc.field or "", exc.field or "")
+                    errors[field] = exc.message
             else:
                 response = redirect(track_path(case) + "?new=1")
                 response.status_code = 303  # see the result with GET, whatever the retry does
@@ -102,14 +109,22 @@ def report(request: HttpRequest) -> HttpResponse:
         form = ReportForm(initial={"key": str(uuid.uuid4())})
     popular, groups = selectors.report_categories()
     center = selectors.district_center()
+    selected = str(form["category"].value() or "")
+    blocks = form_questions(
+        [c for _group, items in groups for c in items],
+        selected=selected,
+        data=request.POST if request.method == "POST" else None,
+        errors={k.removeprefix("answers."): m for k, m in errors.items()},
+    )
     context = {
         "form": form,
+        "question_blocks": blocks,
         "errors": _labelled(errors),
         "error_fields": set(errors),
         "field_errors": errors,
         "popular": popular[:8],
         "groups": groups,
-        "selected": str(form["category"].value() or ""),
+        "selected": selected,
         "max_photos": MAX_PER_CASE,
         "photos_dropped": bool(errors and request.FILES),
         "center": f"{center[0]},{center[1]}" if center else "",

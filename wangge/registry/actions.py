@@ -752,7 +752,13 @@ def _visit_address(household: Household) -> str:
 
 @transaction.atomic
 def visit_to_case(
-    *, actor: Any, visit_id: int, category: Any, title: str, description: str = ""
+    *,
+    actor: Any,
+    visit_id: int,
+    category: Any,
+    title: str,
+    description: str = "",
+    answers: dict[str, Any] | None = None,
 ) -> Any:
     """Turn what a visit found into a case at the household's building and grid, and link the
     two. Once per visit: a second try is a conflict, not a second case."""
@@ -794,6 +800,7 @@ def visit_to_case(
         source=source,
         reporter_name=str(actor)[:50],
         reporter_phone=getattr(actor, "mobile", "") or "",
+        answers=answers,
         idempotency_key=f"visit-{visit.pk}",
     )
     visit.case = case

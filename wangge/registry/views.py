@@ -17,6 +17,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.core.errors import DomainError
 from wangge.registry import actions, selectors
 from wangge.registry.forms import (
@@ -290,37 +291,48 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _category_groups() -> list[tuple[Any, list[Any]]]:
+def _category_groups() -> tuple[list[tuple[Any, list[Any]]], list[Any]]:
+    """(sub-categories grouped by class, every sub-category) for the category picker."""
     from wangge.cases.selectors import category_list
 
     groups: dict[int, tuple[Any, list[Any]]] = {}
+    subs = []
     for category in category_list():
         if category.parent_id is None:
             groups.setdefault(category.pk, (category, []))
-        elif category.parent_id in groups and not any(
-            # Required extra questions are asked on the patrol report page, not here.
-            q.get("required")
-            for q in category.questions or []
-        ):
+        elif category.parent_id in groups:
             groups[category.parent_id][1].append(category)
-    return [g for g in groups.values() if g[1]]
+            subs.append(category)
+    return [g for g in groups.values() if g[1]], subs
 
 
 def _visit_page(
-    request: HttpRequest, pk: int, form: VisitCaseForm | None = None, status: int = 200
+    request: HttpRequest,
+    pk: int,
+    form: VisitCaseForm | None = None,
+    status: int = 200,
+    answer_errors: dict[str, str] | None = None,
 ) -> HttpResponse:
     visit = selectors.visit_get(user=request.user, pk=pk)
     can_write = selectors.can_write(request.user, visit.household.building)
     if form is None:
         first_line = visit.findings.strip().splitlines()[0] if visit.findings.strip() else ""
         form = VisitCaseForm(initial={"title": first_line[:100]})
+    groups, subs = _category_groups()
+    selected = str(form["category"].value() or "")
     context = {
         "visit": visit,
         "household": visit.household,
         "can_convert": can_write and visit.case_id is None,
         "form": form,
-        "category_groups": _category_groups(),
-        "selected_category": str(form["category"].value() or ""),
+        "category_groups": groups,
+        "selected_category": selected,
+        "question_blocks": form_questions(
+            subs,
+            selected=selected,
+            data=request.POST if request.method == "POST" else None,
+            errors=answer_errors or {},
+        ),
     }
     return _private(render(request, "registry/visit.html", context, status=status))
 
@@ -337,23 +349,29 @@ def visit_case(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_get(user=request.user, pk=pk)
     form = VisitCaseForm(request.POST)
     error: DomainError | None = None
+    answered: dict[str, str] = {}
     if form.is_valid():
+        category = form.cleaned_data["category"]
         try:
             case = actions.visit_to_case(
                 actor=request.user,
                 visit_id=visit.pk,
-                category=form.cleaned_data["category"],
+                category=category,
                 title=form.cleaned_data["title"],
+                answers=answers_from_form(category, request.POST),
             )
         except DomainError as exc:
             error = exc
-            _attach(form, exc)
+            # The extra questions' errors are shown at the questions themselves.
+            answered = answer_errors(exc)
+            if not answered:
+                _attach(form, exc)
         else:
             messages.success(
                 request, _("已转为事件，查询码 %(code)s") % {"code": case.tracking_code}
             )
             return redirect("registry:visit", pk=visit.pk)
-    return _visit_page(request, pk, form=form, status=_status(form, error))
+    return _visit_page(request, pk, form=form, status=_status(form, error), answer_errors=answered)
 
 
 @login_required

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from wangge.accounts.models import Role
 from wangge.accounts.tests.factories import UserFactory, member
-from wangge.cases import actions
+from wangge.cases import actions, selectors
 from wangge.cases.models import Case, CaseEvent, Source, Status
 from wangge.cases.tests.helpers import GRID, case_in, category, do, report
 from wangge.cases.tests.test_photos import image_bytes, upload
@@ -165,6 +165,33 @@ def test_the_list_filters_by_every_field(client, world: World) -> None:
     today = timezone.localdate()
     assert len(listed(client, date_from=today.isoformat(), date_to=today.isoformat())) == 4
     assert listed(client, date_to=(today - timedelta(days=1)).isoformat()) == []
+
+
+def test_an_unknown_class_lists_nothing(client, world: World) -> None:
+    report(world, title="垃圾满溢")
+    login_as(client, world.users["dispatcher"])
+    assert listed(client, category="no_such_class") == []
+
+
+def test_the_total_above_the_list_is_counted_up_to_a_cap(
+    client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(4):
+        report(world, title="垃圾满溢")
+    login_as(client, world.users["dispatcher"])
+    body = html(client.get(reverse("cases:list")))
+    assert "共 4 件" in body
+
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 3)
+    response = client.get(reverse("cases:list"))
+    assert "超过 3 件" in html(response)
+    assert response.context["total"] == 3 and response.context["total_capped"]
+    total = selectors.case_total(user=world.users["dispatcher"], filters=selectors.CaseFilters())
+    assert total == selectors.Total(count=3, capped=True)
+    exact = selectors.case_total(
+        user=world.users["dispatcher"], filters=selectors.CaseFilters(), cap=4
+    )
+    assert exact == selectors.Total(count=4, capped=False)
 
 
 def test_the_list_filters_by_sla_status(client, world: World) -> None:
@@ -553,6 +580,71 @@ def test_a_grid_worker_files_a_patrol_report(client, world: World) -> None:
     assert case.grid.code == GRID
     assert case.photos.count() == 1
     assert case.tracking_code in html(client.get(response["Location"]))
+
+
+def test_a_patrol_report_asks_the_chosen_categorys_questions(client, world: World) -> None:
+    """水电气暖 needs to know which utility: the page asks, names a missing answer at the
+    question and keeps what was typed, and the answers are stored with the case."""
+    utilities = category("utilities")
+    elderly = category("elderly_care")
+    login_as(client, world.users["grid_worker"])
+    body = html(client.get(reverse("cases:report")))
+    assert f'data-questions-for="{utilities.pk}"' in body
+    assert f'name="answer-{utilities.pk}-utility" value="燃气"' in body
+
+    response = client.post(
+        reverse("cases:report"),
+        report_data(
+            world,
+            "q1",
+            category=utilities.pk,
+            **{f"answer-{utilities.pk}-households": "12", f"answer-{elderly.pk}-age": "80"},
+        ),
+    )
+    assert response.status_code == 422
+    assert not Case.objects.exists()
+    body = html(response)
+    assert "请回答“类型”" in body
+    assert f'name="answer-{utilities.pk}-households" value="12"' in body  # kept
+    blocks = {b["category"].code: b for b in response.context["question_blocks"]}
+    assert blocks["utilities"]["chosen"] and not blocks["elderly_care"]["chosen"]
+
+    response = client.post(
+        reverse("cases:report"),
+        report_data(
+            world,
+            "q1",
+            category=utilities.pk,
+            **{
+                f"answer-{utilities.pk}-utility": "燃气",
+                f"answer-{utilities.pk}-households": "12",
+                # typed for another category, then the reporter changed their mind: ignored
+                f"answer-{elderly.pk}-age": "80",
+            },
+        ),
+    )
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.answers == {"utility": "燃气", "households": 12}
+    assert "燃气" in html(client.get(response["Location"]))
+
+
+def test_a_bad_answer_is_named_at_its_question(client, world: World) -> None:
+    utilities = category("utilities")
+    login_as(client, world.users["grid_worker"])
+    response = client.post(
+        reverse("cases:report"),
+        report_data(
+            world,
+            "q2",
+            category=utilities.pk,
+            **{f"answer-{utilities.pk}-utility": "煤", f"answer-{utilities.pk}-households": "很多"},
+        ),
+    )
+    assert response.status_code == 422 and not Case.objects.exists()
+    body = html(response)
+    assert "须为以下之一：水、电、燃气、供暖" in body
+    assert "影响户数：须为数字" in body
 
 
 def test_a_double_tap_files_one_case(client, world: World) -> None:

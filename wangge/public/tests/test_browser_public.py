@@ -126,6 +126,61 @@ def test_a_resident_reports_follows_and_sends_back_an_unsolved_case(
     assert unexpected(page.wangge_errors, 422) == []
 
 
+def test_a_report_survives_a_lost_security_cookie(
+    live_server: Any, world: World, resident_page: Any
+) -> None:
+    """A phone browser that dropped its cookies while the form was open (or a page left open
+    for hours): the first submission is refused by the CSRF check, the page fetches a fresh
+    token by itself and the same input arrives once, with nothing retyped."""
+    page = resident_page
+    page.goto(f"{live_server.url}/r/")
+    expect(page.locator("#pick-map[data-ready='1']")).to_be_attached()
+    page.get_by_test_id("categories").locator("input").first.check()
+    page.get_by_label("问题描述").fill("楼下垃圾桶满了")
+    page.get_by_role("button", name="使用当前位置").tap()
+    expect(page.get_by_test_id("location")).to_contain_text("当前位置")
+    page.get_by_label("匿名反映").check()
+    page.context.clear_cookies()
+    refused = []
+    page.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+    page.get_by_role("button", name="提交", exact=True).tap()
+    expect(page).to_have_url(re.compile(r"/r/t/[^/]+/\?new=1$"))
+    assert len(refused) == 1  # the first try was refused, the second went through
+    case = Case.objects.get()
+    assert case.description == "楼下垃圾桶满了"
+    assert unexpected(page.wangge_errors, 403) == []
+
+
+def test_a_category_with_questions_asks_them_on_the_phone(
+    live_server: Any, world: World, resident_page: Any
+) -> None:
+    page = resident_page
+    page.goto(f"{live_server.url}/r/")
+    expect(page.locator("#pick-map[data-ready='1']")).to_be_attached()
+    questions = page.get_by_test_id("questions-utilities")
+    expect(questions).to_be_hidden()
+    page.get_by_text("更多类别").tap()
+    page.get_by_label("水电气热").check()
+    expect(questions).to_be_visible()  # shown for the chosen category only
+    expect(page.get_by_test_id("questions-elderly_care")).to_be_hidden()
+    page.get_by_label("问题描述").fill("整栋楼停水一天了")
+    page.get_by_role("button", name="使用当前位置").tap()
+    expect(page.get_by_test_id("location")).to_contain_text("当前位置")
+    page.get_by_label("匿名反映").check()
+    page.get_by_role("button", name="提交", exact=True).tap()
+
+    # The missing answer is named at the question; nothing is stored.
+    expect(questions.locator(".field-error")).to_contain_text("请回答“类型”")
+    expect(page.get_by_test_id("form-errors")).to_contain_text("请回答“类型”")
+    assert not Case.objects.exists()
+    questions.get_by_label("水", exact=True).check()
+    questions.get_by_label("影响户数").fill("30")
+    page.get_by_role("button", name="提交", exact=True).tap()
+    expect(page).to_have_url(re.compile(r"/r/t/[^/]+/\?new=1$"))
+    assert Case.objects.get().answers == {"utility": "水", "households": 30}
+    assert unexpected(page.wangge_errors, 422) == []
+
+
 def test_the_report_page_weighs_under_300_kb_before_photos(
     live_server: Any, world: World, resident_page: Any
 ) -> None:

@@ -203,11 +203,39 @@ def test_more_than_nine_photos_are_refused(world: World, client: Client) -> None
     assert "最多 9 张" in _errors(response)["photos"]
 
 
+def test_a_category_with_questions_asks_them_and_names_what_is_missing(
+    world: World, client: Client
+) -> None:
+    from wangge.cases.models import Category
+
+    utilities = Category.objects.get(code="utilities")
+    response = post(client, submission(world, category=str(utilities.pk)))
+    assert response.status_code == 422
+    assert not Case.objects.exists()
+    html = response.content.decode()
+    assert re.search(r'<li data-field="answers.utility">请回答“类型”', html)  # the summary
+    assert re.search(r'data-for="answers.utility"[^>]*>请回答“类型”', html)  # at the question
+    assert f'data-questions-for="{utilities.pk}" data-testid="questions-utilities">' in html
+
+    response = post(
+        client,
+        submission(world, category=str(utilities.pk), **{f"answer-{utilities.pk}-utility": "水"}),
+    )
+    assert response.status_code == 303
+    assert Case.objects.get().answers == {"utility": "水"}
+
+
 def test_the_form_keeps_djangos_csrf_protection(world: World) -> None:
     client = Client(enforce_csrf_checks=True)
     response = client.post("/r/", {"description": "x"})
     assert response.status_code == 403
     assert Case.objects.count() == 0
+    # Not Django's bare "CSRF verification failed" page: what happened and what to do, and a
+    # header the page's script recognises to fetch a fresh token and send again.
+    assert response["X-Wangge-Error"] == "csrf"
+    html = response.content.decode()
+    assert "页面已过期" in html
+    assert 'href="/r/"' in html
 
 
 def test_too_many_reports_from_one_address_get_429(

@@ -170,6 +170,35 @@ def test_a_visit_is_recorded_and_turned_into_a_case_from_the_pages(
     assert Case.objects.count() == 1
 
 
+def test_a_visit_finding_about_utilities_becomes_a_case_with_its_answers(
+    registry: RegistryWorld, world, client
+) -> None:
+    """Categories with required questions (水电气暖: which utility) are offered too: the
+    questions are asked on the visit page."""
+    visit = actions.record_visit(
+        actor=world.users["grid_worker"],
+        household_id=registry.households["101"].pk,
+        purpose="knock",
+        findings="楼里停水两天",
+    )
+    utilities = Category.objects.get(code="utilities")
+    login_as(client, world.users["grid_worker"])
+    page = client.get(reverse("registry:visit", args=[visit.pk])).content.decode()
+    assert f'<option value="{utilities.pk}"' in page
+    assert f'name="answer-{utilities.pk}-utility"' in page
+
+    case_url = reverse("registry:visit_case", args=[visit.pk])
+    response = client.post(case_url, {"category": utilities.pk, "title": "停水"})
+    assert response.status_code == 422 and not Case.objects.exists()
+    assert "请回答“类型”" in response.content.decode()
+    response = client.post(
+        case_url,
+        {"category": utilities.pk, "title": "停水", f"answer-{utilities.pk}-utility": "水"},
+    )
+    assert response.status_code == 302
+    assert Case.objects.get().answers == {"utility": "水"}
+
+
 def test_coverage_page_shows_the_numbers_and_the_unvisited(
     registry: RegistryWorld, world, client
 ) -> None:

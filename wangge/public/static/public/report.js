@@ -172,7 +172,7 @@
     var summary = doc.getElementById("form-errors"), mine = document.getElementById("form-errors");
     if (summary && mine) { mine.replaceWith(document.importNode(summary, true)); }
     doc.querySelectorAll(".field-error").forEach(function (e) {
-      var box = form.querySelector("[data-field=" + e.getAttribute("data-for") + "]");
+      var box = form.querySelector("[data-field=\"" + e.getAttribute("data-for") + "\"]");
       if (!box) { return; }
       var node = document.importNode(e, true), heading = box.querySelector("h2");
       box.classList.add("has-error");
@@ -196,11 +196,26 @@
       if (xhr.status === 422) { done(""); showErrors(xhr.responseText); return; }
       if (xhr.status === 413) { done(msg("too-large")); return; }
       if (xhr.status === 429) { done(msg("too-many")); return; }
+      if (xhr.status === 403 && xhr.getResponseHeader("X-Wangge-Error") === "csrf") { renewToken(attempt); return; }
       if (xhr.status >= 500 && attempt < RETRIES) { retry(attempt); return; }
       done(msg("server"));
     };
     xhr.onerror = function () { if (attempt < RETRIES) { retry(attempt); } else { done(msg("offline")); } };
     xhr.send(data);
+  }
+  // The security token was refused (the page stayed open too long, the browser dropped its
+  // cookie): fetch the form again for a fresh token and cookie, then send the same input once more.
+  function renewToken(attempt) {
+    if (attempt >= RETRIES) { done(msg("expired")); return; }
+    fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[name=csrfmiddlewaretoken]");
+        if (!fresh) { done(msg("expired")); return; }
+        form.querySelector("[name=csrfmiddlewaretoken]").value = fresh.value;
+        send(attempt + 1);
+      })
+      .catch(function () { done(msg("offline")); });
   }
   function retry(attempt) {
     status.textContent = msg("retry");
