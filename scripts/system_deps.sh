@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the browser tests and PDF reports need: Chromium and a CJK font.
+# Debian packages the browser tests and PDF reports need: Chromium, a CJK font and an emoji font
+# (the category tiles' icons; phones have one, a bare Debian does not).
 # Installs them when running as root with apt-get; otherwise says what is missing.
 set -u
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 fc-list 2>/dev/null | grep -qiE "wenquanyi|wqy|noto sans cjk" || missing+=(fonts-wqy-microhei)
+fc-list 2>/dev/null | grep -qi "emoji" || missing+=(fonts-noto-color-emoji)
 command -v msgfmt >/dev/null || missing+=(gettext)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
