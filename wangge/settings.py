@@ -220,6 +220,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "wangge.core.views.csrf_failure"
+# Covering (INCLUDE) indexes exist on PostgreSQL only; on SQLite the same index simply has no
+# extra columns (cases.Case's case_open_clock).
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -52,7 +52,7 @@ class Scope:
         codes = self.territory_codes if codes is None else codes
         if not codes:
             return Q(pk__in=[])
-        return reduce(or_, (Q(**{f"{lookup}__startswith": code}) for code in codes))
+        return reduce(or_, (Q(**{f"{lookup}__codeprefix": code}) for code in codes))
 
     def sees_code(self, code: str) -> bool:
         return self.is_superuser or any(code.startswith(c) for c in self.territory_codes)

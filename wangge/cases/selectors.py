@@ -37,7 +37,7 @@ def _codes_with(scope: Scope, roles: frozenset[str] | set[str]) -> list[str]:
 def _prefix_q(lookup: str, codes: list[str] | tuple[str, ...]) -> Q:
     if not codes:
         return Q(pk__in=[])
-    return reduce(or_, (Q(**{f"{lookup}__startswith": c}) for c in codes))
+    return reduce(or_, (Q(**{f"{lookup}__codeprefix": c}) for c in codes))
 
 
 def scope_q(user: Any) -> Q:
@@ -238,7 +238,7 @@ class CaseFilters:
             )
             qs = qs.filter(category_id__in=ids) if ids else qs.none()
         if self.unit:
-            qs = qs.filter(grid_code__startswith=self.unit)
+            qs = qs.filter(grid_code__codeprefix=self.unit)
         if self.department:
             qs = qs.filter(lead_department_id=self.department)
         if self.source:

@@ -9,3 +9,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from wangge.core import checks  # noqa: F401  (registers the system checks)
+        from wangge.core import lookups  # noqa: F401  (registers __codeprefix)

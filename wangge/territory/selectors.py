@@ -167,7 +167,7 @@ def boundary_features(*, user: Any, unit: OrgUnit, level: str | None = None) -> 
 
 
 def grid_list_within(*, user: Any, unit: OrgUnit) -> QuerySet[OrgUnit]:
-    return unit_list(user=user).filter(code__startswith=unit.code, level=Level.GRID)
+    return unit_list(user=user).filter(code__codeprefix=unit.code, level=Level.GRID)
 
 
 def building_list(*, user: Any) -> QuerySet[Building]:
@@ -298,7 +298,7 @@ def scope_summaries(*, user: Any, roots: list[OrgUnit]) -> list[ScopeSummary]:
         by_length[len(root.code)].append(root.code)
     counts: dict[str, dict[str, int]] = {root.code: {"building": 0} for root in roots}
     for length, codes in by_length.items():
-        under = reduce(or_, (Q(code__startswith=c) for c in codes))
+        under = reduce(or_, (Q(code__codeprefix=c) for c in codes))
         rows = (
             OrgUnit.objects.filter(scope.code_q("code"), under)
             .exclude(code__in=codes)
@@ -308,7 +308,7 @@ def scope_summaries(*, user: Any, roots: list[OrgUnit]) -> list[ScopeSummary]:
         )
         for row in rows:
             counts[row["root"]][row["level"]] = row["n"]
-        in_grids = reduce(or_, (Q(grid__code__startswith=c) for c in codes))
+        in_grids = reduce(or_, (Q(grid__code__codeprefix=c) for c in codes))
         building_rows = (
             Building.objects.filter(scope.code_q("grid__code"), in_grids)
             .annotate(root=Substr("grid__code", 1, length))
@@ -323,11 +323,11 @@ def scope_summaries(*, user: Any, roots: list[OrgUnit]) -> list[ScopeSummary]:
 def subtree_counts(*, user: Any, unit: OrgUnit) -> dict[str, int]:
     scope = scope_of(user)
     rows = (
-        OrgUnit.objects.filter(scope.code_q("code"), code__startswith=unit.code)
+        OrgUnit.objects.filter(scope.code_q("code"), code__codeprefix=unit.code)
         .exclude(pk=unit.pk)
         .values("level")
         .annotate(n=Count("id"))
     )
     counts = {row["level"]: row["n"] for row in rows}
-    counts["building"] = building_list(user=user).filter(grid__code__startswith=unit.code).count()
+    counts["building"] = building_list(user=user).filter(grid__code__codeprefix=unit.code).count()
     return counts
