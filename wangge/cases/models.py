@@ -139,7 +139,11 @@ class Case(models.Model):
     title = models.CharField(_("标题"), max_length=100)
     description = models.TextField(_("描述"), max_length=2000, blank=True)
     category = models.ForeignKey(
-        Category, verbose_name=_("分类"), on_delete=models.PROTECT, related_name="cases"
+        Category,
+        verbose_name=_("分类"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,  # case_category_keyset leads with it
     )
     answers = models.JSONField(_("附加信息"), default=dict, blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
@@ -272,6 +276,9 @@ class Case(models.Model):
                 name="case_open_position",
                 condition=models.Q(status__in=OPEN_STATUS_LIST),
             ),
+            # A category's cases newest first: the list filtered by a class walks one such range
+            # per sub-category and merges them (selectors.case_page); also the FK's index.
+            models.Index(fields=["category", "-created_at", "-id"], name="case_category_keyset"),
             # The command centre's 即将超时 / 已超时 / late-unsigned counts read every open case of
             # a scope: from this index alone (an index-only scan of the open cases, a few
             # megabytes), not from case rows scattered over a table of millions (PostgreSQL;

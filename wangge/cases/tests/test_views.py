@@ -167,6 +167,36 @@ def test_the_list_filters_by_every_field(client, world: World) -> None:
     assert listed(client, date_to=(today - timedelta(days=1)).isoformat()) == []
 
 
+def test_a_class_pages_through_its_sub_categories_newest_first(world: World) -> None:
+    """On PostgreSQL each sub-category's page is read on its own and the pages are merged: the
+    merged pages must give every case of the class once, in the list's order."""
+    made = []
+    for i in range(9):
+        code = ("fire_hazard", "building_safety", "exposed_garbage")[i % 3]
+        case = report(world, category=category(code), title=f"第{i}件")
+        Case.objects.filter(pk=case.pk).update(
+            created_at=timezone.now() - timedelta(minutes=i // 2)  # pairs share an instant
+        )
+        made.append(case)
+    expected = list(
+        Case.objects.filter(category__parent__code="safety")
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    assert len(expected) == 6
+    user = world.users["dispatcher"]
+    filters = selectors.CaseFilters(category="safety")
+    shown: list[int] = []
+    cursor = ""
+    while True:
+        page = selectors.case_page(user=user, filters=filters, cursor=cursor, limit=2)
+        shown += [c.pk for c in page.items]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert shown == expected
+
+
 def test_an_unknown_class_lists_nothing(client, world: World) -> None:
     report(world, title="垃圾满溢")
     login_as(client, world.users["dispatcher"])
