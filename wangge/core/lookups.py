@@ -32,7 +32,7 @@ class CodePrefix(Lookup):
     lookup_name = "codeprefix"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         code = self.rhs
         if not isinstance(code, str) or not code.isdigit():
             return StartsWith(self.lhs, code).as_sql(compiler, connection)
