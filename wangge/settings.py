@@ -60,11 +60,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "wangge.core.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before anything reads the body; after LocaleMiddleware so its pages are translated.
     "wangge.core.middleware.RequestGuardMiddleware",
+    # /api/ calls with a bearer token go straight to the view from here: what follows serves
+    # browser sessions (docs/decisions/0009-api-middleware.md). None of the three above uses
+    # the session.
+    "wangge.core.middleware.BearerApiMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -1,0 +1,74 @@
+"""wangge.core.sql.prepared_cursor: the connection's kept cursor is handed out again, never to
+two users at once, and never outlives its connection."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from wangge.core.sql import prepared_cursor
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the kept, prepared cursor is PostgreSQL's"
+)
+
+
+def raw(cursor: Any) -> Any:
+    """The psycopg cursor under Django's wrapper."""
+    return cursor.cursor
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_the_cursor_is_handed_out_again_once_its_user_is_done() -> None:
+    with prepared_cursor() as first:
+        first.execute("SELECT %s::int", [1])
+        assert first.fetchone() == (1,)
+    with prepared_cursor() as second:
+        second.execute("SELECT %s::int", [2])
+        assert second.fetchone() == (2,)
+    assert raw(first) is raw(second)
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_nested_use_gets_its_own_cursor_and_results_never_mix() -> None:
+    with prepared_cursor() as outer:
+        outer.execute("SELECT %s::int", [1])
+        with prepared_cursor() as inner:
+            assert raw(inner) is not raw(outer)
+            inner.execute("SELECT %s::int", [2])
+            assert inner.fetchone() == (2,)
+        assert raw(inner).closed
+        assert outer.fetchone() == (1,)
+    with prepared_cursor() as again:
+        # The kept one is free again; the nested one was really closed.
+        assert raw(again) is raw(outer)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_gets_a_new_cursor() -> None:
+    with prepared_cursor() as before:
+        before.execute("SELECT 1")
+    connection.close()
+    with prepared_cursor() as after:
+        after.execute("SELECT %s::int", [3])
+        assert after.fetchone() == (3,)
+    assert raw(after) is not raw(before)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_statement_leaves_the_cursor_usable() -> None:
+    with pytest.raises(Exception, match="division by zero"), prepared_cursor() as cursor:
+        cursor.execute("SELECT 1 / %s::int", [0])
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT %s::int", [4])
+        assert cursor.fetchone() == (4,)
+
+
+def test_elsewhere_it_is_an_ordinary_cursor(db: Any) -> None:
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT %s", [5])
+        assert cursor.fetchone() == (5,)
