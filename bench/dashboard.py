@@ -3,14 +3,16 @@
     flock /work/helper-notes/bench.lock .venv/bin/python bench/dashboard.py
     .venv/bin/python bench/dashboard.py --sizes 100000,1000000 --keep-db --explain plans.txt
 
-It creates the database `wangge_bench_dash` (dropped at the end unless --keep-db; --reuse-db
-continues with one kept before), migrates it, builds the demo district (`seed_demo`), then for
+It creates the database `wangge_bench_dash` (or --db NAME; dropped at the end unless --keep-db;
+--reuse-db continues with one kept before), migrates it, builds the demo district (`seed_demo`), then for
 each size adds cases with `seed_cases` (received over the last --days days) and measures, as
 the district dispatcher:
 
 - the summary (`dashboard.selectors.summary`: counters, rates, due soon/overdue) for all time,
-  the last 30 days and one street; the whole JSON the dashboard polls (`/dashboard/data.json`);
+  the last 30 days and one street; the whole JSON the dashboard polls (`/dashboard/data.json`),
+  next to the same panels read the way they were before the slices (see `data_before`);
 - the same counters computed naively from the case table (COUNT … GROUP BY status);
+- what the rollup upserts of one case change cost the database (--write-cost N);
 - the filtered case list (`cases.selectors.case_page`, keyset pagination): the first page and a
   deep page (after 5,000 rows), and the total the list page shows above it.
 
@@ -19,6 +21,7 @@ p50/p95 over --repeat runs after a warm-up; EXPLAIN (ANALYZE, BUFFERS) of the qu
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -91,6 +94,18 @@ def main() -> None:
         default=0,
         help="at the end, run bench/export.py on this many rows of the same database",
     )
+    parser.add_argument("--db", default=DB, help=f"database name (default {DB})")
+    parser.add_argument(
+        "--dashboard-only",
+        action="store_true",
+        help="measure the dashboard only (not the naive count nor the case list)",
+    )
+    parser.add_argument(
+        "--write-cost",
+        type=int,
+        default=0,
+        help="time this many rollup writes of a new case and of a transition (rolled back)",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--reuse-db", action="store_true", help="continue with a kept database")
     parser.add_argument("--explain", default="", help="write the query plans to this file")
@@ -100,13 +115,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     base = args.admin_url.rstrip("/")
-    if not (args.reuse_db and exists(f"{base}/postgres", DB)):
-        admin(f"{base}/postgres", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        admin(f"{base}/postgres", f'CREATE DATABASE "{DB}"')
+    db = args.db
+    if not (args.reuse_db and exists(f"{base}/postgres", db)):
+        admin(f"{base}/postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin(f"{base}/postgres", f'CREATE DATABASE "{db}"')
         fresh = True
     else:
         fresh = False
-    os.environ["DATABASE_URL"] = f"{base}/{DB}"
+    os.environ["DATABASE_URL"] = f"{base}/{db}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-bench-only-secret-key")
     import django
@@ -140,7 +156,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep_db:
-            admin(f"{base}/postgres", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+            admin(f"{base}/postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def run(args: argparse.Namespace) -> None:
@@ -156,7 +172,7 @@ def run(args: argparse.Namespace) -> None:
     from wangge.core.demo import LOGIN_BY_ROLE
     from wangge.dashboard import selectors, views
     from wangge.dashboard.history import seed_cases
-    from wangge.dashboard.models import CaseRollup, CaseRollupMonth
+    from wangge.dashboard.models import CaseRollup, CaseRollupMonth, CaseRollupSlice
 
     user = User.objects.get(username=LOGIN_BY_ROLE["dispatcher"].username)
 
@@ -195,6 +211,7 @@ def run(args: argparse.Namespace) -> None:
                 cursor.execute("VACUUM ANALYZE cases_case")
                 cursor.execute("VACUUM ANALYZE dashboard_caserollup")
                 cursor.execute("VACUUM ANALYZE dashboard_caserollupmonth")
+                cursor.execute("VACUUM ANALYZE dashboard_caserollupslice")
             have = Case.objects.count()
         if size > have:
             # Timelines are left out: neither the counters nor the list read them (seed_cases
@@ -209,10 +226,12 @@ def run(args: argparse.Namespace) -> None:
                 cursor.execute("VACUUM ANALYZE cases_case")
                 cursor.execute("VACUUM ANALYZE dashboard_caserollup")
                 cursor.execute("VACUUM ANALYZE dashboard_caserollupmonth")
+                cursor.execute("VACUUM ANALYZE dashboard_caserollupslice")
         load = os.getloadavg()
         print(
             f"\n== {Case.objects.count():,} cases, {CaseRollup.objects.count():,} day rows, "
-            f"{CaseRollupMonth.objects.count():,} month rows; load {load[0]:.1f} ==",
+            f"{CaseRollupMonth.objects.count():,} month rows, "
+            f"{CaseRollupSlice.objects.count():,} slices; load {load[0]:.1f} ==",
             flush=True,
         )
 
@@ -226,6 +245,24 @@ def run(args: argparse.Namespace) -> None:
                 .order_by()
             )
 
+        def data_json(**query: str) -> Callable[[], Any]:
+            path = "/dashboard/data.json"
+            return lambda: views.data(_request(factory, user, path, query))
+
+        def data_before(**query: str) -> Callable[[], Any]:
+            return lambda: json.dumps(_data_before(user, **query), default=str)
+
+        data_repeat = max(5, args.repeat // 3)
+        month_view = {"date_from": month_ago.isoformat(), "date_to": today.isoformat()}
+        dashboard: list[tuple[str, Callable[[], Any], int]] = [
+            ("data.json, district, all time — before", data_before(), data_repeat),
+            ("data.json, district, all time", data_json(), args.repeat),
+            ("data.json, district, all time, trend by month", data_json(trend="month"), 30),
+            ("data.json, one street — before", data_before(unit=street), data_repeat),
+            ("data.json, one street", data_json(unit=street), args.repeat),
+            ("data.json, district, last 30 days — before", data_before(**month_view), 5),
+            ("data.json, district, last 30 days", data_json(**month_view), args.repeat),
+        ]
         measures: list[tuple[str, Callable[[], Any], int]] = [
             ("summary, all time", lambda: selectors.summary(user=user), args.repeat),
             (
@@ -243,11 +280,7 @@ def run(args: argparse.Namespace) -> None:
                 lambda: views.map_data(_request(factory, user, "/dashboard/map.json")),
                 args.repeat,
             ),
-            (
-                "data.json (whole dashboard)",
-                lambda: views.data(_request(factory, user, "/dashboard/data.json")),
-                max(5, args.repeat // 3),
-            ),
+            *dashboard,
             ("naive COUNT … GROUP BY status", lambda: list(naive()), args.naive_repeat),
         ]
         filters = {
@@ -259,6 +292,9 @@ def run(args: argparse.Namespace) -> None:
             ),
             "list, one street, a class": cases.CaseFilters(unit=street, category="environment"),
         }
+        if args.dashboard_only:
+            measures = measures[:4] + dashboard
+            filters = {}
         for name, f in filters.items():
             try:
                 deep = _cursor_after(cases, user, f, 5000)
@@ -278,8 +314,8 @@ def run(args: argparse.Namespace) -> None:
             measures.append(
                 (
                     f"{name}: total shown above the list",
-                    lambda f=f: f.apply(cases.case_list(user=user), user=user).count(),
-                    args.naive_repeat,
+                    lambda f=f: cases.case_total(user=user, filters=f),
+                    30,
                 )
             )
         for title, fn, repeat in measures:
@@ -289,9 +325,14 @@ def run(args: argparse.Namespace) -> None:
                 print(f"{title:62s} timed out ({exc.__class__.__name__})", flush=True)
                 continue
             print(f"{title:62s} p50 {p50:9.1f} ms   p95 {p95:9.1f} ms   ({runs} runs)", flush=True)
+        if args.write_cost:
+            write_cost(args.write_cost)
+        print(f"load after: {os.getloadavg()[0]:.1f}", flush=True)
         if args.explain:
             plans.append(f"==== {Case.objects.count():,} cases ====")
             explain("summary, all time", lambda: selectors.summary(user=user))
+            explain("data.json, district, all time", data_json())
+            explain("data.json, one street", data_json(unit=street))
             explain(
                 "summary, last 30 days",
                 lambda: selectors.summary(user=user, date_from=month_ago, date_to=today),
@@ -371,10 +412,148 @@ def replicate(count: int) -> int:
     return added
 
 
-def _request(factory: Any, user: Any, path: str) -> Any:
-    request = factory.get(path)
+def _request(factory: Any, user: Any, path: str, query: dict[str, str] | None = None) -> Any:
+    request = factory.get(path, query or {})
     request.user = user
     return request
+
+
+def _data_before(user: Any, unit: str = "", **query: str) -> dict[str, Any]:
+    """The panels of data.json read the way they were before CaseRollupSlice and the shared
+    reads (docs/decisions/0004): each selector on its own (its own scan of the open cases and
+    of the month grain), the breakdowns by category and by source and the trend from the
+    day × grid rows. The baseline printed next to data.json in the same run."""
+    from datetime import date
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from wangge.dashboard import selectors
+
+    with mock.patch.object(selectors, "slices_serve", lambda *_a, **_k: False):
+        now = timezone.now()
+        dates = {k: date.fromisoformat(v) for k, v in query.items() if k.startswith("date_")}
+        root = selectors.root_unit(user=user, scope_code=unit or None)
+        period = selectors.Period(unit, None, dates.get("date_from"), dates.get("date_to"))
+        length = selectors.child_length(root)
+        head = selectors.summary(
+            user=user,
+            scope_code=unit or None,
+            date_from=period.date_from,
+            date_to=period.date_to,
+            now=now,
+        )
+        units = selectors.by_unit(user=user, period=period, length=length, now=now)
+        streets = (
+            units if length == 9 else selectors.by_unit(user=user, period=period, length=9, now=now)
+        )
+        departments = selectors.by_department(user=user, period=period, now=now)
+        return {
+            **head,
+            "by_unit": [r.as_dict() for r in units],
+            "by_department": [r.as_dict() for r in departments],
+            "by_category": [
+                r.as_dict() for r in selectors.by_category(user=user, period=period, now=now)
+            ],
+            "by_source": [
+                r.as_dict() for r in selectors.by_source(user=user, period=period, now=now)
+            ],
+            "trend": selectors.trend(user=user, period=period, unit="day", now=now),
+            "rankings": {
+                "departments": selectors.rankings(departments),
+                "streets": selectors.rankings(streets),
+            },
+        }
+
+
+def write_cost(n: int) -> None:
+    """What the rollup upserts of one case change cost: for `n` existing day × grid keys,
+    a new case (its upserts inside one data-modifying WITH, as case intake writes them) and a
+    transition moving a case between two keys, without and with the slices. Each change is
+    its own transaction (as in the application: a row updated many times in one transaction
+    grows a chain of versions that would slow every later update); the opposite change is
+    applied afterwards, untimed, so the counters end as they were."""
+    import random
+
+    from django.db import connection, transaction
+
+    from wangge.core.sql import prepared_cursor
+    from wangge.dashboard import actions as stats
+    from wangge.dashboard.counters import BITS, KEY_FIELDS, counts_of
+    from wangge.dashboard.models import CaseRollup
+
+    keys = [tuple(r) for r in CaseRollup.objects.order_by("?").values_list(*KEY_FIELDS)[: 2 * n]]
+    random.Random(5).shuffle(keys)
+    pairs = list(zip(keys[:n], keys[n:], strict=False))
+    opened = BITS["total"] | BITS["open"]
+    closed = BITS["total"] | BITS["closed"] | BITS["responded"] | BITS["dispatched"]
+
+    def only(statements: list[tuple[str, list[Any]]], slices: bool) -> list[Any]:
+        return [(sql, p) for sql, p in statements if slices or "caserollupslice" not in sql]
+
+    def one_with(statements: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+        sql = "WITH " + ", ".join(f"u{i} AS ({s})" for i, (s, _p) in enumerate(statements))
+        return f"{sql} SELECT 1", [v for _s, p in statements for v in p]
+
+    def new_case(a: Any, sign: int) -> dict[Any, dict[str, int]]:
+        return {a: counts_of(opened, sign)}
+
+    def move(a: Any, b: Any, sign: int) -> dict[Any, dict[str, int]]:
+        return {a: counts_of(opened, -sign), b: counts_of(closed, sign)}
+
+    # (title, statements of a change, its opposite, plain cursor?)
+    variants: list[tuple[str, Callable[..., Any], Callable[..., Any], bool]] = [
+        (
+            "new case: day + month upserts in one WITH (before)",
+            lambda a, b, s: [one_with(only(stats._statements(new_case(a, s)), False))],
+            lambda a, b: only(stats._statements(new_case(a, -1)), False),
+            False,
+        ),
+        (
+            "new case: day + month + slices upserts in one WITH (now)",
+            lambda a, b, s: [one_with(only(stats._statements(new_case(a, s)), True))],
+            lambda a, b: only(stats._statements(new_case(a, -1)), True),
+            False,
+        ),
+        (
+            "transition: 4 upserts, one statement each (before)",
+            lambda a, b, s: only(stats._statements(move(a, b, s)), False),
+            lambda a, b: only(stats._statements(move(a, b, -1)), False),
+            True,
+        ),
+        (
+            "transition: 4 upserts + slices in one WITH (now)",
+            lambda a, b, s: [one_with(only(stats._statements(move(a, b, s)), True))],
+            lambda a, b: only(stats._statements(move(a, b, -1)), True),
+            False,
+        ),
+    ]
+    print(f"rollup writes, {n} changes each; load {os.getloadavg()[0]:.1f}", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")  # time the statements, not the fsync
+    # Twice over: the first round warms the caches for all of them.
+    for title, build, undo, plain in [*variants, *variants]:
+        # As the code runs them: intake's WITH and the transitions' statements are prepared
+        # (wangge.core.sql.prepared_cursor); before the slices a transition used a plain cursor.
+        batches = [build(a, b, 1) for a, b in pairs]
+        spent = 0.0
+        for batch in batches:
+            t = time.perf_counter()
+            with transaction.atomic(), connection.cursor() if plain else prepared_cursor() as c:
+                for sql, params in batch:
+                    c.execute(sql, params)
+            spent += time.perf_counter() - t
+        with transaction.atomic(), connection.cursor() as c:
+            for a, b in pairs:
+                for sql, params in undo(a, b):
+                    c.execute(sql, params)
+        print(f"  {title:62s} {spent / len(pairs) * 1e6:8.0f} µs per change", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = on")
+    from wangge.dashboard.counters import drift
+
+    if n <= 1000 and CaseRollup.objects.count() < 200_000:
+        print(f"  drift after the writes: {len(drift())} rows", flush=True)
 
 
 def _cursor_after(cases: Any, user: Any, filters: Any, rows: int) -> str:

@@ -290,6 +290,7 @@ class Case(models.Model):
                     "id",
                     "lead_department",
                     "category",
+                    "source",
                     "status",
                     "paused_at",
                     "signed_at",

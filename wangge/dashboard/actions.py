@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 
 from wangge.cases.models import Case
 from wangge.core.errors import DomainError, PermissionDenied
-from wangge.core.sql import Insert
+from wangge.core.sql import Insert, prepared_cursor
 from wangge.dashboard.counters import (
     KEY_FIELDS,
     MONTH_KEY_FIELDS,
+    SLICE_KEY_FIELDS,
     Key,
     case_flags,
     case_key,
@@ -34,8 +35,15 @@ from wangge.dashboard.counters import (
     mark_rows,
     month_key,
     recount_rows,
+    slice_keys,
 )
-from wangge.dashboard.models import COUNTERS, CaseMark, CaseRollup, CaseRollupMonth
+from wangge.dashboard.models import (
+    COUNTERS,
+    CaseMark,
+    CaseRollup,
+    CaseRollupMonth,
+    CaseRollupSlice,
+)
 
 if TYPE_CHECKING:
     from wangge.dashboard.models import Export
@@ -58,36 +66,75 @@ def _upsert_sql(model: type[Any] = CaseRollup, key_fields: tuple[str, ...] = KEY
     return f"{insert} {conflict}"
 
 
-def _rows(deltas: dict[Any, dict[str, int]]) -> list[tuple[Any, ...]]:
+@cache
+def _slice_upsert_sql(rows: int) -> str:
+    """One INSERT … ON CONFLICT adding `rows` rows to CaseRollupSlice: a case change touches
+    four to eight slices, written by one statement rather than one each."""
+    table = connection.ops.quote_name(CaseRollupSlice._meta.db_table)
+    q = connection.ops.quote_name
+    columns = [*SLICE_KEY_FIELDS, *COUNTERS]
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
+    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
+    # Only quoted model identifiers are interpolated; values are parameters.
+    insert = f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES {values}"  # noqa: S608
+    conflict = f"ON CONFLICT ({', '.join(q(c) for c in SLICE_KEY_FIELDS)}) DO UPDATE SET {updates}"
+    return f"{insert} {conflict}"
+
+
+def _rows(deltas: dict[Any, dict[str, int]], date_at: int = 0) -> list[tuple[Any, ...]]:
+    adapt = connection.ops.adapt_datefield_value
     return [
-        (connection.ops.adapt_datefield_value(key[0]), *key[1:], *[d[c] for c in COUNTERS])
+        (*key[:date_at], adapt(key[date_at]), *key[date_at + 1 :], *[d[c] for c in COUNTERS])
         for key, d in sorted(deltas.items())
         if any(d.values())
     ]
 
 
 def _statements(deltas: dict[Key, dict[str, int]]) -> list[tuple[str, list[Any]]]:
-    """The upserts that add `deltas` to the rollup rows of both grains (day × grid, then
-    month × community); keys in sorted order so that two transactions lock rows in the same
-    order and cannot deadlock each other."""
+    """The upserts that add `deltas` to the rollup rows of every grain (day × grid, then
+    month × community, then the slices in one multi-row statement); keys in sorted order so
+    that two transactions lock rows in the same order and cannot deadlock each other."""
     months: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    slices: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for key, d in deltas.items():
-        month = months[month_key(key)]
-        for c in COUNTERS:
-            month[c] += d[c]
+        for coarse in (months[month_key(key)], *(slices[k] for k in slice_keys(key))):
+            for c in COUNTERS:
+                coarse[c] += d[c]
     rows = _rows(deltas)
     if not rows:
         return []
     sql = _upsert_sql()
     month_sql = _upsert_sql(CaseRollupMonth, MONTH_KEY_FIELDS)
-    return [(sql, list(row)) for row in rows] + [(month_sql, list(row)) for row in _rows(months)]
+    statements = [(sql, list(row)) for row in rows]
+    statements += [(month_sql, list(row)) for row in _rows(months)]
+    # A slice key appears once (the deltas are summed per key): one multi-row INSERT … ON
+    # CONFLICT may not touch the same row twice.
+    slice_rows = _rows(slices, date_at=1)
+    if slice_rows:
+        params = [value for row in slice_rows for value in row]
+        statements.append((_slice_upsert_sql(len(slice_rows)), params))
+    return statements
 
 
 def _apply(deltas: dict[Key, dict[str, int]]) -> None:
+    """Run the upserts of `deltas`: on PostgreSQL as one statement (data-modifying WITH, each
+    upsert touching other rows), so that a transition costs one round trip however many
+    rows it moves; elsewhere one statement after the other. PostgreSQL runs the parts of
+    such a WITH in an order fixed by their place in it, as it does intake's, so every
+    transaction still locks rollup rows in one global order (see `_statements`)."""
     statements = _statements(deltas)
     if not statements:
         return
-    with connection.cursor() as cursor:
+    # Prepared on PostgreSQL: a transition's statement has one of a few shapes (how many rows
+    # it moves), planned once per connection instead of on every change.
+    with prepared_cursor() as cursor:
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            q = connection.ops.quote_name
+            sql = "WITH " + ", ".join(
+                f"{q(f'u{i}')} AS ({s})" for i, (s, _p) in enumerate(statements)
+            )
+            cursor.execute(f"{sql} SELECT 1", [p for _s, params in statements for p in params])
+            return
         for sql, params in statements:
             cursor.execute(sql, params)
 
@@ -151,15 +198,15 @@ def _upsert_tail(model: type[Any], key_fields: tuple[str, ...]) -> str:
     return f"ON CONFLICT ({', '.join(q(c) for c in key_fields)}) DO UPDATE SET {updates}"
 
 
-def _month_sql(column: str) -> str:
+def _month_sql(column: str, unit: str = "month") -> str:
     if connection.vendor == "postgresql":
-        return f"CAST(date_trunc('month', {column}) AS date)"
-    return f"date({column}, 'start of month')"
+        return f"CAST(date_trunc('{unit}', {column}) AS date)"
+    return f"date({column}, 'start of {unit}')"
 
 
 def count_cases(cases: QuerySet[Case]) -> tuple[int, int]:
-    """Add `cases` (which must not be counted yet: no marks) to both rollup grains and write
-    their marks, with three INSERT … SELECT statements computed by the database: the same
+    """Add `cases` (which must not be counted yet: no marks) to every rollup grain and write
+    their marks, with four INSERT … SELECT statements computed by the database: the same
     GROUP BY and flag rules as the recount. Returns (day × grid rows touched, marks written).
 
     For bulk loads (`seed_cases`) and the recount; a single case goes through `record_case`.
@@ -185,6 +232,23 @@ def count_cases(cases: QuerySet[Case]) -> tuple[int, int]:
         f"{sums} FROM ({rows_sql}) AS t WHERE true GROUP BY 1, 2, 3 "
         + _upsert_tail(CaseRollupMonth, MONTH_KEY_FIELDS)
     )
+    slice_table = q(CaseRollupSlice._meta.db_table)
+    community = "substr(grid_code, 1, 12)"
+    month = _month_sql("day")
+    slice_insert = (
+        f"WITH t AS ({rows_sql}) "  # noqa: S608
+        f"INSERT INTO {slice_table} ({', '.join(q(c) for c in SLICE_KEY_FIELDS)}, {counters}) "
+        f"SELECT * FROM ("
+        f"SELECT 'category_year' AS kind, {_month_sql('day', 'year')} AS start, "
+        f"{community} AS community_code, category_id, '' AS source, {sums} FROM t "
+        f"GROUP BY 2, 3, 4 "
+        f"UNION ALL SELECT 'category', {month}, {community}, category_id, '', {sums} "
+        f"FROM t GROUP BY 2, 3, 4 "
+        f"UNION ALL SELECT 'source', {month}, {community}, 0, source, {sums} "
+        f"FROM t GROUP BY 2, 3, 5 "
+        f"UNION ALL SELECT 'day', day, {community}, 0, '', {sums} FROM t GROUP BY 2, 3"
+        f") AS s WHERE true " + _upsert_tail(CaseRollupSlice, SLICE_KEY_FIELDS)
+    )
     marks_sql, marks_params = mark_rows(cases).query.sql_with_params()
     mark_insert = (
         f"INSERT INTO {mark_table} (case_id, {', '.join(q(c) for c in KEY_FIELDS)}, flags) "  # noqa: S608
@@ -195,6 +259,7 @@ def count_cases(cases: QuerySet[Case]) -> tuple[int, int]:
         cursor.execute(day_insert, rows_params)
         rows = cursor.rowcount
         cursor.execute(month_insert, rows_params)
+        cursor.execute(slice_insert, rows_params)
         cursor.execute(mark_insert, marks_params)
         marks = cursor.rowcount
     return rows, marks
@@ -202,7 +267,7 @@ def count_cases(cases: QuerySet[Case]) -> tuple[int, int]:
 
 @transaction.atomic
 def recount() -> tuple[int, int]:
-    """Rebuild rollups (both grains, one GROUP BY over cases) and marks (each case's key and
+    """Rebuild rollups (every grain, one GROUP BY over cases) and marks (each case's key and
     flags), all computed by the database.
 
     Returns (day × grid rollup rows, cases). Locks the rollup tables for the duration on
@@ -210,11 +275,12 @@ def recount() -> tuple[int, int]:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for model in (CaseRollup, CaseRollupMonth, CaseMark):
+            for model in (CaseRollup, CaseRollupMonth, CaseRollupSlice, CaseMark):
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
     CaseRollup.objects.all().delete()
     CaseRollupMonth.objects.all().delete()
+    CaseRollupSlice.objects.all().delete()
     CaseMark.objects.all().delete()
     return count_cases(Case.objects.all())
 

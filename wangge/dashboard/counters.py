@@ -22,16 +22,32 @@ from wangge.dashboard.models import COUNTERS
 BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(COUNTERS)}
 KEY_FIELDS = ("day", "grid_code", "category_id", "department_id", "source")
 MONTH_KEY_FIELDS = ("month", "community_code", "department_id")
+SLICE_KEY_FIELDS = ("kind", "start", "community_code", "category_id", "source")
 COMMUNITY_LENGTH = 12
 
 Key = tuple[date, str, int, int, str]
 MonthKey = tuple[date, str, int]
+SliceKey = tuple[str, date, str, int, str]
 
 
 def month_key(key: Key) -> MonthKey:
     """The (month, community, department) row a day × grid row is summed into."""
     day, grid_code, _category_id, department_id, _source = key
     return (day.replace(day=1), grid_code[:COMMUNITY_LENGTH], department_id)
+
+
+def slice_keys(key: Key) -> tuple[SliceKey, ...]:
+    """The CaseRollupSlice rows a day × grid row is summed into: (year, community,
+    sub-category), (month, community, sub-category), (month, community, source) and
+    (day, community)."""
+    day, grid_code, category_id, _department_id, source = key
+    month, community = day.replace(day=1), grid_code[:COMMUNITY_LENGTH]
+    return (
+        ("category_year", month.replace(month=1), community, category_id, ""),
+        ("category", month, community, category_id, ""),
+        ("source", month, community, 0, source),
+        ("day", day, community, 0, ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -154,10 +170,11 @@ def mark_rows(cases: QuerySet[Case] | None = None) -> QuerySet[Any]:
 def drift() -> dict[tuple[Any, ...], tuple[dict[str, int], dict[str, int]]]:
     """Rollup keys whose stored counters differ from a recount: {key: (stored, recounted)}.
 
-    Both grains are checked: day × grid keys as they are, month × community keys prefixed with
-    "month". Rows whose counters are all zero (every case moved away) are the same as missing rows.
+    Every grain is checked: day × grid keys as they are, month × community keys prefixed with
+    "month", slices with "slice". Rows whose counters are all zero (every case moved away) are
+    the same as missing rows.
     """
-    from wangge.dashboard.models import CaseRollup, CaseRollupMonth
+    from wangge.dashboard.models import CaseRollup, CaseRollupMonth, CaseRollupSlice
 
     def clean(values: dict[str, int]) -> dict[str, int]:
         return {c: int(values[c]) for c in COUNTERS}
@@ -170,14 +187,17 @@ def drift() -> dict[tuple[Any, ...], tuple[dict[str, int], dict[str, int]]]:
     for r in CaseRollupMonth.objects.values(*MONTH_KEY_FIELDS, *COUNTERS):
         if any(r[c] for c in COUNTERS):
             stored[("month", *(r[f] for f in MONTH_KEY_FIELDS))] = clean(r)
+    for r in CaseRollupSlice.objects.values(*SLICE_KEY_FIELDS, *COUNTERS):
+        if any(r[c] for c in COUNTERS):
+            stored[("slice", *(r[f] for f in SLICE_KEY_FIELDS))] = clean(r)
     fresh: dict[tuple[Any, ...], dict[str, int]] = {}
     for r in recount_rows().iterator(chunk_size=2000):
         key: Key = (r["day"], r["grid_code"], r["category_id"], r["department_key"], r["source"])
         fresh[key] = clean(r)
-        coarse = ("month", *month_key(key))
-        month = fresh.setdefault(coarse, dict.fromkeys(COUNTERS, 0))
-        for c in COUNTERS:
-            month[c] += int(r[c])
+        for coarse in (("month", *month_key(key)), *(("slice", *k) for k in slice_keys(key))):
+            summed = fresh.setdefault(coarse, dict.fromkeys(COUNTERS, 0))
+            for c in COUNTERS:
+                summed[c] += int(r[c])
     zero = dict.fromkeys(COUNTERS, 0)
     return {
         key: (stored.get(key, zero), fresh.get(key, zero))

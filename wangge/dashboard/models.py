@@ -6,7 +6,9 @@ A summary for any territory prefix, department and period is a SUM over these ro
 of the case table. `CaseMark` remembers what each case currently contributes to the rollups, so
 that a change is applied as "minus the old contribution, plus the new one" without having to
 know what the change was. `CaseRollupMonth` sums the same counters per month and community for
-long periods. `Export` is a file generated in the background for one person.
+long periods, and `CaseRollupSlice` per month or day and community by category, by source
+and in total, for the breakdowns and the trend. `Export` is a file generated in the background
+for one person.
 See docs/decisions/0004-dashboard-rollups.md.
 """
 
@@ -113,6 +115,42 @@ class CaseRollupMonth(Counters):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.community_code} {self.department_id}"
+
+
+class SliceKind(models.TextChoices):
+    CATEGORY_YEAR = "category_year", _("按年·社区·分类")
+    CATEGORY = "category", _("按月·社区·分类")
+    SOURCE = "source", _("按月·社区·来源")
+    DAY = "day", _("按日·社区")
+
+
+class CaseRollupSlice(Counters):
+    """The same counters cut narrow ways, for the dashboard's breakdowns and trend: per (year or
+    month, community, sub-category), per (month, community, source) and per (day, community).
+    Each kind is bounded by time × communities × a small set, whatever the number of cases, so
+    the breakdowns by category and by source and the daily trend do not read the day × grid
+    rows (about one per case at a city's pace). One table so that a case change adds its four
+    rows with one multi-row upsert; the columns a kind does not cut by hold 0 / "".
+    See docs/decisions/0004-dashboard-rollups.md."""
+
+    kind = models.CharField(_("切片"), max_length=16, choices=SliceKind.choices)
+    start = models.DateField(_("起始日期"))  # the first day of the year, month or the day
+    community_code = models.CharField(_("社区编码"), max_length=12)
+    category_id = models.BigIntegerField(_("分类"), default=0)
+    source = models.CharField(_("来源"), max_length=16, default="")
+
+    class Meta:
+        verbose_name = _("办件切片统计")
+        verbose_name_plural = _("办件切片统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "start", "community_code", "category_id", "source"],
+                name="caserollupslice_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start} {self.community_code} {self.category_id} {self.source}"
 
 
 class CaseMark(models.Model):

@@ -1,10 +1,12 @@
 """Reads of the dashboard: counters, rates, breakdowns, trends and rankings within a user's scope.
 
-Everything that counts cases by what happened to them is a SUM over CaseRollup rows (a few
-thousand rows at most for a district and a year, whatever the number of cases). Only 即将超时 and
-已超时 (and the unsigned cases past their response deadline, part of 响应率) come from the case
-table: they change with the clock, with no transition to update a counter, so they are counted
-with the indexed SLA query over open cases only (see docs/decisions/0004-dashboard-rollups.md).
+Everything that counts cases by what happened to them is a SUM over rollup rows: whole months
+from the month × community grain and the slices (by category, by source, per day), the days at
+the edges of a period and grid-level scopes from the day × grid rows. Only 即将超时 and 已超时 (and
+the unsigned cases past their response deadline, part of 响应率) come from the case table: they
+change with the clock, with no transition to update a counter, so they are counted with the
+indexed SLA query over open cases only, once per dashboard (see
+docs/decisions/0004-dashboard-rollups.md).
 """
 
 import math
@@ -12,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import or_
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +23,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +33,13 @@ from wangge.cases.models import OPEN_STATUSES, Case, Category, SlaStatus, Source
 from wangge.cases.sla import sla_q
 from wangge.core.errors import DomainError
 from wangge.dashboard.counters import COMMUNITY_LENGTH
-from wangge.dashboard.models import COUNTERS, CaseRollup, CaseRollupMonth
+from wangge.dashboard.models import (
+    COUNTERS,
+    CaseRollup,
+    CaseRollupMonth,
+    CaseRollupSlice,
+    SliceKind,
+)
 from wangge.territory.models import Department, Level, OrgUnit
 
 NOT_DISPATCHED = 0
@@ -56,7 +64,7 @@ def may_view(user: Any) -> bool:
 def _prefix_q(lookup: str, codes: tuple[str, ...] | list[str]) -> Q:
     if not codes:
         return Q(pk__in=[])
-    return reduce(or_, (Q(**{f"{lookup}__startswith": c}) for c in codes))
+    return reduce(or_, (Q(**{f"{lookup}__codeprefix": c}) for c in codes))
 
 
 def _scope_q(scope: Scope, *, department_field: str, code_field: str = "grid_code") -> Q:
@@ -74,7 +82,7 @@ def _filters_q(
 ) -> Q:
     q = Q()
     if period.scope_code:
-        q &= Q(**{f"{code_field}__startswith": period.scope_code})
+        q &= Q(**{f"{code_field}__codeprefix": period.scope_code})
     if period.department_id is not None:
         q &= Q(**{department_field: period.department_id})
     if day_field == "day":
@@ -132,6 +140,25 @@ def whole_months(
     return first, last
 
 
+def whole_years(
+    date_from: date | None, date_to: date | None, today: date
+) -> tuple[date | None, date] | None:
+    """As `whole_months`, for years (as their first days): a range reaching today covers the
+    current year."""
+    first = None
+    if date_from is not None:
+        first = date_from if date_from.timetuple().tm_yday == 1 else date(date_from.year + 1, 1, 1)
+    if date_to is None or date_to >= today:
+        last = date(today.year, 1, 1)
+    elif (date_to.month, date_to.day) == (12, 31):
+        last = date(date_to.year, 1, 1)
+    else:
+        last = date(date_to.year - 1, 1, 1)
+    if first is not None and last < first:
+        return None
+    return first, last
+
+
 @dataclass(frozen=True)
 class Part:
     """Rollup rows to sum: day × grid rows, or month × community rows (`monthly`)."""
@@ -144,38 +171,93 @@ class Part:
         return "community_code" if self.monthly else "grid_code"
 
 
+def _communities_or_larger(scope: Scope, period: Period) -> bool:
+    codes = [*([period.scope_code] if period.scope_code else []), *scope.unit_codes]
+    return not any(len(c) > COMMUNITY_LENGTH for c in codes)
+
+
+def slices_serve(scope: Scope, period: Period) -> bool:
+    """Whether CaseRollupSlice rows can count `period` for `scope`: they are cut by community
+    and have no department, so not for a grid-level scope, a department filter or a scope
+    that includes the cases a department leads."""
+    return (
+        _communities_or_larger(scope, period)
+        and period.department_id is None
+        and (scope.is_superuser or not scope.department_ids)
+    )
+
+
+def _slices(scope: Scope, period: Period, kind: str) -> QuerySet[CaseRollupSlice]:
+    """The slices of `kind` in the scope and the period's unit (call only if `slices_serve`)."""
+    rows = CaseRollupSlice.objects.filter(kind=kind)
+    if not scope.is_superuser:
+        rows = rows.filter(_prefix_q("community_code", scope.unit_codes))
+    if period.scope_code:
+        rows = rows.filter(community_code__codeprefix=period.scope_code)
+    return rows
+
+
 def rollup_parts(
-    *, user: Any, period: Period, today: date | None = None, fine_only: bool = False
+    *,
+    user: Any,
+    period: Period,
+    today: date | None = None,
+    fine_only: bool = False,
+    slice_kind: str | None = None,
 ) -> list[Part]:
     """The rollup rows counting the cases of `period`, as few as possible.
 
     Whole months of a scope no finer than communities are read from the month × community
-    grain; the days at the edges of the range (and anything at grid level) from the day × grid
-    grain. Summing the parts gives the same numbers as summing day rows only
+    grain (or, with `slice_kind`, from the slices of that kind: by category or by source); the
+    days at the edges of the range (and anything at grid level) from the day × grid grain.
+    Summing the parts gives the same numbers as summing day rows only
     (docs/decisions/0004-dashboard-rollups.md).
     """
     scope = scope_of(user)
     fine = rollups(user=user, period=period)
-    codes = [*([period.scope_code] if period.scope_code else []), *scope.unit_codes]
-    if fine_only or any(len(c) > COMMUNITY_LENGTH for c in codes):
+    if fine_only or not _communities_or_larger(scope, period):
+        return [Part(fine, False)]
+    if slice_kind is not None and not slices_serve(scope, period):
         return [Part(fine, False)]
     today = today or timezone.localdate()
     months = whole_months(period.date_from, period.date_to, today)
     if months is None:
         return [Part(fine, False)]
     first, last = months
-    in_months = Q(month__lte=last) & (Q(month__gte=first) if first else Q())
-    coarse = CaseRollupMonth.objects.filter(
-        _scope_q(scope, department_field="department_id", code_field="community_code"),
-        _filters_q(
-            Period(period.scope_code, period.department_id),
-            department_field="department_id",
-            day_field=None,
-            code_field="community_code",
-        ),
-        in_months,
-    )
+    coarse: QuerySet[Any]
+    if slice_kind is not None:
+        coarse = _slices(scope, period, slice_kind).filter(
+            Q(start__lte=last) & (Q(start__gte=first) if first else Q())
+        )
+    else:
+        coarse = CaseRollupMonth.objects.filter(
+            _scope_q(scope, department_field="department_id", code_field="community_code"),
+            _filters_q(
+                Period(period.scope_code, period.department_id),
+                department_field="department_id",
+                day_field=None,
+                code_field="community_code",
+            ),
+            Q(month__lte=last) & (Q(month__gte=first) if first else Q()),
+        )
     parts = [Part(coarse, True)]
+    years = whole_years(period.date_from, period.date_to, today)
+    if slice_kind == SliceKind.CATEGORY and years is not None:
+        # Whole years of the breakdown by category from the yearly slices (at 80 communities
+        # × 45 sub-categories, 3,600 rows a year instead of 43,000), the other months as above.
+        first_year, last_year = years
+        after_years = date(last_year.year + 1, 1, 1)
+        in_years = Q(start__lt=after_years) & (Q(start__gte=first_year) if first_year else Q())
+        parts = [Part(_slices(scope, period, SliceKind.CATEGORY_YEAR).filter(in_years), True)]
+        # The whole months outside those years (none when the years cover them all).
+        other_months = []
+        if first_year is not None and (first is None or first < first_year):
+            other_months.append(Q(start__lt=first_year) & (Q(start__gte=first) if first else Q()))
+        if after_years <= last:
+            other_months.append(Q(start__gte=after_years, start__lte=last))
+        if other_months:
+            monthly = _slices(scope, period, slice_kind).filter(reduce(or_, other_months))
+            parts.append(Part(monthly, True))
     edges = Q()
     if period.date_from and first and period.date_from < first:
         edges |= Q(day__lt=first)
@@ -196,15 +278,62 @@ def open_cases(*, user: Any, period: Period) -> QuerySet[Case]:
     )
 
 
-def _clock_aggregates(now: datetime) -> dict[str, Any]:
-    late_unsigned = Q(status__in=UNSIGNED, signed_at__isnull=True, paused_at__isnull=True) & Q(
+def _late_unsigned_q(now: datetime) -> Q:
+    return Q(status__in=UNSIGNED, signed_at__isnull=True, paused_at__isnull=True) & Q(
         response_due_at__lt=now
     )
+
+
+def _clock_aggregates(now: datetime) -> dict[str, Any]:
     return {
         "due_soon": Count("pk", filter=sla_q(SlaStatus.DUE_SOON, now)),
         "overdue": Count("pk", filter=sla_q(SlaStatus.OVERDUE, now)),
-        "late_unsigned": Count("pk", filter=late_unsigned),
+        "late_unsigned": Count("pk", filter=_late_unsigned_q(now)),
     }
+
+
+CLOCK_COUNTS = ("due_soon", "overdue", "late_unsigned")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """即将超时, 已超时 and the unsigned cases past their response deadline, counted once for a
+    whole dashboard: per (sub-unit code of `length` digits, lead department, sub-category,
+    source), only the groups with something to count. The summary and every breakdown sum
+    these rows instead of each scanning the open cases again."""
+
+    length: int
+    rows: list[dict[str, Any]]
+
+    def totals(self) -> dict[str, int]:
+        return {k: sum(int(r[k]) for r in self.rows) for k in CLOCK_COUNTS}
+
+    def by(self, key: Callable[[Mapping[str, Any]], Any]) -> dict[Any, dict[str, int]]:
+        groups: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLOCK_COUNTS, 0))
+        for r in self.rows:
+            group = groups[key(r)]
+            for k in CLOCK_COUNTS:
+                group[k] += int(r[k])
+        return groups
+
+
+def clock_counts(*, user: Any, period: Period, length: int, now: datetime) -> Clock:
+    """One grouped count over the open cases of the scope and period (see `Clock`)."""
+    # Every open case of the scope, not only the late ones: the counts' own FILTERs pick those,
+    # and without a WHERE on the clock columns PostgreSQL reads case_open_clock alone (an
+    # index-only scan); with it, it misestimated and went to the table (181 ms at 10M cases).
+    rows = (
+        open_cases(user=user, period=period)
+        .order_by()
+        .values(
+            c_unit=Substr("grid_code", 1, length),
+            c_department=Coalesce("lead_department_id", 0),
+            c_category=F("category_id"),
+            c_source=F("source"),
+        )
+        .annotate(**_clock_aggregates(now))
+    )
+    return Clock(length, [dict(r) for r in rows])
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -250,7 +379,14 @@ def cases_url(period: Period, **params: Any) -> str:
     if period.date_to:
         query["date_to"] = period.date_to.isoformat()
     query.update({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{reverse('cases:list')}?{urlencode(query)}" if query else reverse("cases:list")
+    path = _cases_path(get_urlconf(), get_script_prefix())
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+@lru_cache(maxsize=16)
+def _cases_path(urlconf: str | None, prefix: str) -> str:
+    # A dashboard links every row to the case list: ~120 reverse() calls per poll otherwise.
+    return reverse("cases:list", urlconf=urlconf)
 
 
 def summary(
@@ -261,23 +397,34 @@ def summary(
     date_from: date | None = None,
     date_to: date | None = None,
     now: datetime | None = None,
+    base: "Base | None" = None,
+    clock: Clock | None = None,
 ) -> dict[str, Any]:
-    """Counters, rates and their case-list links for the user's scope (two small queries)."""
+    """Counters, rates and their case-list links for the user's scope (three small queries;
+    one when the dashboard passes the `base` and `clock` it read for its breakdowns)."""
     now = now or timezone.now()
     period = Period(scope_code or "", department_id, date_from, date_to)
     today = timezone.localdate(now)
     # Aliases differ from the column names: an aggregate may not shadow the field it sums.
     sums: dict[str, int] = dict.fromkeys(COUNTERS, 0)
-    for part in rollup_parts(user=user, period=period, today=today):
-        raw = part.rows.aggregate(**{f"n_{c}": Sum(c) for c in COUNTERS})
-        for c in COUNTERS:
-            sums[c] += int(raw[f"n_{c}"] or 0)
+    if base is not None:
+        for group in base.groups.values():
+            for c in COUNTERS:
+                sums[c] += group[c]
+    else:
+        for part in rollup_parts(user=user, period=period, today=today):
+            raw = part.rows.aggregate(**{f"n_{c}": Sum(c) for c in COUNTERS})
+            for c in COUNTERS:
+                sums[c] += int(raw[f"n_{c}"] or 0)
     todays = rollups(
         user=user, period=Period(period.scope_code, department_id, today, today)
     ).aggregate(n=Sum("total"))
     sums["today"] = int(todays["n"] or 0)
-    clock = open_cases(user=user, period=period).aggregate(**_clock_aggregates(now))
-    sums.update({k: int(v or 0) for k, v in clock.items()})
+    if clock is not None:
+        sums.update(clock.totals())
+    else:
+        counted = open_cases(user=user, period=period).aggregate(**_clock_aggregates(now))
+        sums.update({k: int(v or 0) for k, v in counted.items()})
     today_period = Period(period.scope_code, department_id, today, today)
     links = {
         "total": cases_url(period),
@@ -339,6 +486,40 @@ class Row:
         }
 
 
+@dataclass(frozen=True)
+class Base:
+    """Counters per (sub-unit code of `length` digits, lead department) over a period, read
+    once for a whole dashboard (whole months from the month grain when `length` allows): the
+    summary, the sub-units, the streets and the departments are sums of these groups."""
+
+    length: int
+    groups: dict[tuple[str, int], dict[str, int]]
+
+    def by(self, key: Callable[[str, int], Any]) -> dict[Any, dict[str, int]]:
+        sums: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+        for (unit, department), counted in self.groups.items():
+            group = sums[key(unit, department)]
+            for c in COUNTERS:
+                group[c] += counted[c]
+        return sums
+
+
+def base_counts(*, user: Any, period: Period, length: int, today: date) -> Base:
+    groups: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    fine_only = length > COMMUNITY_LENGTH
+    for part in rollup_parts(user=user, period=period, today=today, fine_only=fine_only):
+        rows: Iterable[Mapping[str, Any]] = (
+            part.rows.order_by()
+            .values(b_unit=Substr(part.code_field, 1, length), b_department=F("department_id"))
+            .annotate(**{f"n_{c}": Sum(c) for c in COUNTERS})
+        )
+        for r in rows:
+            group = groups[(r["b_unit"], r["b_department"])]
+            for c in COUNTERS:
+                group[c] += int(r[f"n_{c}"] or 0)
+    return Base(length, dict(groups))
+
+
 def _grouped(
     *,
     user: Any,
@@ -347,36 +528,55 @@ def _grouped(
     case_key: Any,
     now: datetime,
     fine_only: bool = False,
+    slice_kind: str | None = None,
+    counted: dict[Any, dict[str, int]] | None = None,
+    clock: dict[Any, dict[str, int]] | None = None,
 ) -> dict[Any, dict[str, int]]:
+    """Counters and clock counts per group. `counted` and `clock` are the groups' sums when
+    the caller has them already (from `Base` and `Clock`); otherwise they are read here."""
     sums: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    today = timezone.localdate(now)
-    for part in rollup_parts(user=user, period=period, today=today, fine_only=fine_only):
-        rows: Iterable[Mapping[str, Any]] = (
-            part.rows.order_by()
-            .annotate(group=rollup_key(part))
+    if counted is not None:
+        sums.update({k: dict(v) for k, v in counted.items()})
+    else:
+        today = timezone.localdate(now)
+        for part in rollup_parts(
+            user=user, period=period, today=today, fine_only=fine_only, slice_kind=slice_kind
+        ):
+            rows: Iterable[Mapping[str, Any]] = (
+                part.rows.order_by()
+                .annotate(group=rollup_key(part))
+                .values("group")
+                .annotate(**{f"n_{c}": Sum(c) for c in COUNTERS})
+            )
+            for r in rows:
+                group = sums[r["group"]]
+                for c in COUNTERS:
+                    group[c] += int(r[f"n_{c}"] or 0)
+    if clock is None:
+        late: Iterable[Mapping[str, Any]] = (
+            open_cases(user=user, period=period)
+            .order_by()
+            .annotate(group=case_key)
             .values("group")
-            .annotate(**{f"n_{c}": Sum(c) for c in COUNTERS})
+            .annotate(**_clock_aggregates(now))
         )
-        for r in rows:
-            group = sums[r["group"]]
-            for c in COUNTERS:
-                group[c] += int(r[f"n_{c}"] or 0)
-    clock: Iterable[Mapping[str, Any]] = (
-        open_cases(user=user, period=period)
-        .order_by()
-        .annotate(group=case_key)
-        .values("group")
-        .annotate(**_clock_aggregates(now))
-    )
-    for r in clock:
-        sums[r["group"]].update(
-            due_soon=r["due_soon"], overdue=r["overdue"], late_unsigned=r["late_unsigned"]
-        )
+        clock = {r["group"]: {k: int(r[k]) for k in CLOCK_COUNTS} for r in late}
+    for key, counts in clock.items():
+        sums[key].update(counts)
     return {k: v for k, v in sums.items() if v.get("total") or v.get("overdue")}
 
 
-def by_unit(*, user: Any, period: Period, length: int, now: datetime | None = None) -> list[Row]:
-    """Per sub-unit whose code has `length` digits (streets 9, communities 12, grids 15)."""
+def by_unit(
+    *,
+    user: Any,
+    period: Period,
+    length: int,
+    now: datetime | None = None,
+    base: Base | None = None,
+    clock: Clock | None = None,
+) -> list[Row]:
+    """Per sub-unit whose code has `length` digits (streets 9, communities 12, grids 15).
+    `base` and `clock` (read at `length` digits or more) spare the reads."""
     now = now or timezone.now()
     groups = _grouped(
         user=user,
@@ -385,6 +585,8 @@ def by_unit(*, user: Any, period: Period, length: int, now: datetime | None = No
         case_key=Substr("grid_code", 1, length),
         now=now,
         fine_only=length > COMMUNITY_LENGTH,
+        counted=base.by(lambda unit, _d: unit[:length]) if base else None,
+        clock=clock.by(lambda r: r["c_unit"][:length]) if clock else None,
     )
     names = dict(OrgUnit.objects.filter(code__in=list(groups)).values_list("code", "name"))
     return [
@@ -399,7 +601,14 @@ def by_unit(*, user: Any, period: Period, length: int, now: datetime | None = No
     ]
 
 
-def by_department(*, user: Any, period: Period, now: datetime | None = None) -> list[Row]:
+def by_department(
+    *,
+    user: Any,
+    period: Period,
+    now: datetime | None = None,
+    base: Base | None = None,
+    clock: Clock | None = None,
+) -> list[Row]:
     now = now or timezone.now()
     groups = _grouped(
         user=user,
@@ -407,6 +616,8 @@ def by_department(*, user: Any, period: Period, now: datetime | None = None) -> 
         rollup_key=lambda part: Coalesce("department_id", 0),
         case_key=Coalesce("lead_department_id", 0),
         now=now,
+        counted=base.by(lambda _u, department: department) if base else None,
+        clock=clock.by(lambda r: r["c_department"]) if clock else None,
     )
     names = dict(Department.objects.filter(pk__in=list(groups)).values_list("pk", "name"))
     rows = []
@@ -420,7 +631,9 @@ def by_department(*, user: Any, period: Period, now: datetime | None = None) -> 
     return sorted(rows, key=lambda r: -r.sums["total"])
 
 
-def by_category(*, user: Any, period: Period, now: datetime | None = None) -> list[Row]:
+def by_category(
+    *, user: Any, period: Period, now: datetime | None = None, clock: Clock | None = None
+) -> list[Row]:
     """Per class (大类): the rollups count sub-classes, summed here into their parent."""
     now = now or timezone.now()
     groups = _grouped(
@@ -429,7 +642,8 @@ def by_category(*, user: Any, period: Period, now: datetime | None = None) -> li
         rollup_key=lambda part: F("category_id"),
         case_key=F("category_id"),
         now=now,
-        fine_only=True,  # the month grain has no category
+        slice_kind=SliceKind.CATEGORY,
+        clock=clock.by(lambda r: r["c_category"]) if clock else None,
     )
     categories = {
         c.pk: c for c in Category.objects.filter(pk__in=list(groups)).select_related("parent")
@@ -450,7 +664,9 @@ def by_category(*, user: Any, period: Period, now: datetime | None = None) -> li
     return sorted(rows, key=lambda r: -r.sums["total"])
 
 
-def by_source(*, user: Any, period: Period, now: datetime | None = None) -> list[Row]:
+def by_source(
+    *, user: Any, period: Period, now: datetime | None = None, clock: Clock | None = None
+) -> list[Row]:
     now = now or timezone.now()
     groups = _grouped(
         user=user,
@@ -458,7 +674,8 @@ def by_source(*, user: Any, period: Period, now: datetime | None = None) -> list
         rollup_key=lambda part: F("source"),
         case_key=F("source"),
         now=now,
-        fine_only=True,  # the month grain has no source
+        slice_kind=SliceKind.SOURCE,
+        clock=clock.by(lambda r: r["c_source"]) if clock else None,
     )
     labels = dict(Source.choices)
     rows = [
@@ -477,12 +694,29 @@ def trend(
     spans = {"day": 30, "week": 7 * 12, "month": 366}
     start = period.date_from or end - timedelta(days=spans.get(unit, 30) - 1)
     window = Period(period.scope_code, period.department_id, start, end)
-    rows: Iterable[Mapping[str, Any]] = (
-        rollups(user=user, period=window)
-        .order_by()
-        .values("day")
-        .annotate(n_total=Sum("total"), n_closed=Sum("closed"), n_open=Sum("open"))
-    )
+    scope = scope_of(user)
+    parts: list[QuerySet[Any]]
+    if slices_serve(scope, window):  # rows per day (or month) and community, not per case
+        days = _slices(scope, window, SliceKind.DAY).filter(start__gte=start, start__lte=end)
+        months = whole_months(start, end, today) if unit == "month" else None
+        if months is None:
+            parts = [days]
+        else:
+            # Whole months from the monthly source slices (summed over the sources: every
+            # case once), the days before the first of them from the day slices.
+            first, last = months
+            monthly = _slices(scope, window, SliceKind.SOURCE).filter(
+                start__gte=first or start, start__lte=last
+            )
+            parts = [monthly, days.exclude(start__gte=first or start, start__lt=_next_month(last))]
+        parts = [p.order_by().values(day_key=F("start")) for p in parts]
+    else:
+        parts = [rollups(user=user, period=window).order_by().values(day_key=F("day"))]
+    rows: list[Mapping[str, Any]] = [
+        r
+        for p in parts
+        for r in p.annotate(n_total=Sum("total"), n_closed=Sum("closed"), n_open=Sum("open"))
+    ]
     buckets: dict[date, dict[str, int]] = defaultdict(lambda: {"total": 0, "closed": 0, "open": 0})
 
     def bucket(d: date) -> date:
@@ -497,7 +731,7 @@ def trend(
         buckets[bucket(d)]
         d += timedelta(days=1)
     for r in rows:
-        b = buckets[bucket(r["day"])]
+        b = buckets[bucket(r["day_key"])]
         for k in ("total", "closed", "open"):
             b[k] += int(r[f"n_{k}"] or 0)
     return [{"day": k.isoformat(), **v} for k, v in sorted(buckets.items())]
@@ -536,6 +770,17 @@ def dashboard_data(
     now = now or timezone.now()
     root = root_unit(user=user, scope_code=scope_code)
     period = Period(scope_code or "", department_id, date_from, date_to)
+    length = child_length(root)
+    # Read once, summed many ways: the open cases' clock counts for the summary and every
+    # breakdown; the counters per (sub-unit, department) for the summary, the sub-units, the
+    # streets and the departments (while the sub-units are no finer than communities: the
+    # summary then reads the same rows).
+    clock = clock_counts(user=user, period=period, length=length, now=now)
+    base = (
+        base_counts(user=user, period=period, length=length, today=timezone.localdate(now))
+        if length <= COMMUNITY_LENGTH
+        else None
+    )
     head = summary(
         user=user,
         scope_code=scope_code,
@@ -543,20 +788,28 @@ def dashboard_data(
         date_from=date_from,
         date_to=date_to,
         now=now,
+        base=base,
+        clock=clock,
     )
-    units = by_unit(user=user, period=period, length=child_length(root), now=now)
+    units = by_unit(user=user, period=period, length=length, now=now, base=base, clock=clock)
     streets = (
-        units if child_length(root) == 9 else by_unit(user=user, period=period, length=9, now=now)
+        units
+        if length == 9
+        else by_unit(user=user, period=period, length=9, now=now, base=base, clock=clock)
     )
-    departments = by_department(user=user, period=period, now=now)
+    departments = by_department(user=user, period=period, now=now, base=base, clock=clock)
     return {
         "generated_at": timezone.localtime(now).isoformat(timespec="seconds"),
         "root": {"code": root.code, "name": root.name, "level": root.level} if root else None,
         **head,
         "by_unit": [r.as_dict() for r in units],
         "by_department": [r.as_dict() for r in departments],
-        "by_category": [r.as_dict() for r in by_category(user=user, period=period, now=now)],
-        "by_source": [r.as_dict() for r in by_source(user=user, period=period, now=now)],
+        "by_category": [
+            r.as_dict() for r in by_category(user=user, period=period, now=now, clock=clock)
+        ],
+        "by_source": [
+            r.as_dict() for r in by_source(user=user, period=period, now=now, clock=clock)
+        ],
         "trend": trend(user=user, period=period, unit=trend_unit, now=now),
         "rankings": {
             "departments": rankings(departments),

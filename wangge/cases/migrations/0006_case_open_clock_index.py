@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
                     "id",
                     "lead_department",
                     "category",
+                    "source",
                     "status",
                     "paused_at",
                     "signed_at",

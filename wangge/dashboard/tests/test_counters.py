@@ -7,7 +7,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ from wangge.core.errors import DomainError
 from wangge.core.tests.fixtures import World
 from wangge.dashboard import actions as stats
 from wangge.dashboard.counters import case_flags, case_key, drift
-from wangge.dashboard.models import CaseMark, CaseRollup
+from wangge.dashboard.models import CaseMark, CaseRollup, CaseRollupSlice
 
 GRIDS = ["110101001001001", "110101001001002", "110101002002002"]
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_current_timezone())
@@ -134,6 +134,10 @@ def test_it_rebuilds_broken_counters_with_recount(world: World) -> None:
     do(world, Case.objects.get(pk=case.pk), "reject")
     assert drift() == {}
     assert CaseRollup.objects.get().rejected == 1
+    CaseRollupSlice.objects.filter(kind="source").update(total=3)
+    assert [key[:2] for key in drift()] == [("slice", "source")]
+    stats.recount()
+    assert drift() == {} and CaseRollupSlice.objects.filter(total=1).count() == 4
 
 
 def test_a_failed_transition_leaves_the_counters_alone(world: World) -> None:
@@ -160,3 +164,58 @@ def test_recount_stats_command_repairs_and_checks(world: World) -> None:
     assert "rebuilt 1 rollup rows from 1 cases" in out.getvalue()
     call_command("recount_stats", "--check", stdout=out)
     assert CaseRollup.objects.get().total == 1
+
+
+def _slices() -> dict[tuple[Any, ...], tuple[int, int, int]]:
+    return {
+        (r.kind, r.start, r.community_code, r.category_id, r.source): (r.total, r.open, r.closed)
+        for r in CaseRollupSlice.objects.all()
+        if r.total
+    }
+
+
+def test_a_case_is_counted_in_its_category_source_and_day_slices(world: World) -> None:
+    with clock(START):
+        case = report(world, source=Source.HOTLINE, category=category("pipe_burst"))
+    month, day, community = START.date().replace(day=1), START.date(), GRIDS[0][:12]
+    pipe = category("pipe_burst").pk
+    assert _slices() == {
+        ("category_year", month.replace(month=1), community, pipe, ""): (1, 1, 0),
+        ("category", month, community, pipe, ""): (1, 1, 0),
+        ("source", month, community, 0, "hotline"): (1, 1, 0),
+        ("day", day, community, 0, ""): (1, 1, 0),
+    }
+    for action in ["accept", "dispatch", "sign", "handle", "verify_pass"]:
+        case = do(world, case, action)
+    assert set(_slices().values()) == {(1, 0, 1)}
+    assert drift() == {}
+
+
+def test_the_migration_fills_the_slices_from_the_day_rows(world: World) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("wangge.dashboard.migrations.0004_rollup_slices")
+    for code, source in [("pipe_burst", Source.HOTLINE), ("exposed_garbage", Source.RESIDENT)]:
+        report(world, source=source, category=category(code))
+    do(world, report(world, grid=GRIDS[2]), "reject")
+    CaseRollupSlice.objects.all().delete()
+    assert drift() != {}
+    migration.fill_slices(apps, None)
+    assert drift() == {}
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="one statement per transition on PostgreSQL"
+)
+def test_a_transition_writes_all_its_rollup_rows_in_one_statement(world: World) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    case = do(world, report(world), "accept")
+    with CaptureQueriesContext(connection) as queries:
+        do(world, case, "dispatch")  # moves the case to its department's rows: 3 grains × 2
+    rollup_writes = [q["sql"] for q in queries.captured_queries if "ON CONFLICT" in q["sql"]]
+    assert len(rollup_writes) == 1
+    assert "dashboard_caserollupslice" in rollup_writes[0]
+    assert drift() == {}

@@ -8,9 +8,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from wangge.cases.models import Case, Rating, Source, Status
-from wangge.cases.tests.helpers import case_in, do, report
+from wangge.cases.tests.helpers import case_in, category, do, report
 from wangge.core.tests.fixtures import World
 from wangge.dashboard import selectors
+from wangge.dashboard.models import CaseRollup, CaseRollupSlice
 
 OTHER_STREET_GRID = "110101002002002"
 
@@ -195,3 +196,195 @@ def test_whole_months_come_from_the_month_grain_and_edges_from_days(world: World
         date(2026, 9, 1),
         date(2026, 9, 1),
     )
+
+
+def _history(world: World) -> None:
+    """Cases on both sides of month boundaries, of two classes and three sources, one closed."""
+    tz = timezone.get_current_timezone()
+    days = [date(2026, 8, 15), date(2026, 9, 1), date(2026, 9, 30), date(2026, 10, 10)]
+    sources = [Source.RESIDENT, Source.HOTLINE, Source.GRID_PATROL]
+    codes = ["exposed_garbage", "pipe_burst"]
+    n = 0
+    for i, d in enumerate(days):
+        for _ in range(i + 1):
+            n += 1
+            report(
+                world,
+                grid=OTHER_STREET_GRID if n % 4 == 0 else "110101001001001",
+                created_at=datetime.combine(d, time(10), tzinfo=tz),
+                source=sources[n % 3],
+                category=category(codes[n % 2]),
+            )
+    case = Case.objects.order_by("pk").first()
+    assert case is not None
+    for action in ["accept", "dispatch", "sign", "handle", "verify_pass"]:
+        case = do(world, case, action)
+
+
+def _cases(date_from: date | None, date_to: date | None, scope_code: str = "") -> Any:
+    tz = timezone.get_current_timezone()
+    cases = Case.objects.filter(grid_code__startswith=scope_code)
+    if date_from:
+        cases = cases.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        cases = cases.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    return cases
+
+
+PERIODS = [
+    (None, None),
+    (date(2026, 1, 1), None),
+    (date(2025, 1, 1), date(2025, 12, 31)),
+    (date(2025, 7, 1), date(2026, 9, 30)),
+    (date(2026, 9, 1), date(2026, 9, 30)),
+    (date(2026, 8, 20), date(2026, 10, 5)),
+    (date(2026, 9, 15), None),
+    (None, date(2026, 10, 31)),
+    (date(2026, 9, 2), date(2026, 9, 29)),
+]
+
+
+@pytest.mark.parametrize("scope_code", ["", "110101001"])
+def test_category_source_and_trend_from_slices_equal_the_cases(
+    world: World, scope_code: str
+) -> None:
+    _history(world)
+    user = world.users["dispatcher"]
+    now = datetime(2026, 11, 24, 9, tzinfo=timezone.get_current_timezone())
+    for date_from, date_to in PERIODS:
+        period = selectors.Period(scope_code, None, date_from, date_to)
+        cases = _cases(date_from, date_to, scope_code)
+        by_source = {
+            r.key: (r.sums["total"], r.sums["closed"])
+            for r in selectors.by_source(user=user, period=period, now=now)
+        }
+        expected_sources = {
+            s: (
+                cases.filter(source=s).count(),
+                cases.filter(source=s, status=Status.CLOSED).count(),
+            )
+            for s in set(cases.values_list("source", flat=True))
+        }
+        assert by_source == expected_sources, (date_from, date_to)
+        by_category = {
+            r.key: r.sums["total"] for r in selectors.by_category(user=user, period=period, now=now)
+        }
+        expected_classes: dict[str, int] = {}
+        for case in cases.select_related("category__parent"):
+            top = case.category.parent or case.category
+            expected_classes[top.code] = expected_classes.get(top.code, 0) + 1
+        assert by_category == expected_classes, (date_from, date_to)
+        trend = selectors.trend(user=user, period=period, unit="day", now=now)
+        by_day = {row["day"]: row["total"] for row in trend if row["total"]}
+        expected_days: dict[str, int] = {}
+        for created in cases.values_list("created_at", flat=True):
+            day = timezone.localdate(created).isoformat()
+            expected_days[day] = expected_days.get(day, 0) + 1
+        if date_from:  # the trend of an open-ended period shows its last 30 days only
+            assert by_day == expected_days, (date_from, date_to)
+        # By month: whole months from the monthly slices, the days before them from days.
+        trend = selectors.trend(user=user, period=period, unit="month", now=now)
+        by_month = {row["day"]: row["total"] for row in trend if row["total"]}
+        expected_months: dict[str, int] = {}
+        for day, n in expected_days.items():
+            month = day[:8] + "01"
+            expected_months[month] = expected_months.get(month, 0) + n
+        assert by_month == expected_months, (date_from, date_to)
+        # Whole months come from the slices, the edges from the day rows.
+        parts = selectors.rollup_parts(
+            user=user, period=period, today=now.date(), slice_kind="source"
+        )
+        whole = selectors.whole_months(date_from, date_to, now.date())
+        assert any(p.rows.model is CaseRollupSlice for p in parts) == (whole is not None)
+        # … and whole years of the breakdown by category from the yearly slices.
+        parts = selectors.rollup_parts(
+            user=user, period=period, today=now.date(), slice_kind="category"
+        )
+        yearly = [p for p in parts if "category_year" in str(p.rows.query)]
+        assert bool(yearly) == (selectors.whole_years(date_from, date_to, now.date()) is not None)
+
+
+def test_slices_do_not_serve_a_department_or_a_grid(world: World) -> None:
+    _history(world)
+    now = datetime(2026, 11, 24, 9, tzinfo=timezone.get_current_timezone())
+    handler, worker = world.users["department_handler"], world.users["grid_worker"]
+    for user, period in [
+        (handler, selectors.Period()),
+        (worker, selectors.Period()),
+        (world.users["dispatcher"], selectors.Period(department_id=world.department.pk)),
+    ]:
+        parts = selectors.rollup_parts(user=user, period=period, slice_kind="category")
+        assert [p.rows.model for p in parts] == [CaseRollup]
+    led = {
+        r.key: r.sums["total"]
+        for r in selectors.by_source(user=handler, period=selectors.Period(), now=now)
+    }
+    assert led == {Case.objects.get(lead_department=world.department).source: 1}
+
+
+@pytest.mark.parametrize("role", ["dispatcher", "street_staff", "community_staff", "grid_worker"])
+def test_the_whole_dashboard_equals_its_parts_read_one_by_one(world: World, role: str) -> None:
+    """dashboard_data reads the counters and the clock once and sums them many ways: the same
+    numbers as each selector reading its own."""
+    _history(world)
+    case_in(world, Status.IN_PROGRESS)
+    user = world.users[role]
+    for now in [timezone.now(), timezone.now() + timedelta(days=40)]:  # later: overdue cases
+        data = selectors.dashboard_data(user=user, now=now)
+        root = selectors.root_unit(user=user)
+        period = selectors.Period()
+        length = selectors.child_length(root)
+        alone = selectors.summary(user=user, now=now)
+        assert data["sums"] == alone["sums"] and data["counters"] == alone["counters"]
+        assert data["rates"] == alone["rates"]
+        assert data["by_unit"] == [
+            r.as_dict() for r in selectors.by_unit(user=user, period=period, length=length, now=now)
+        ]
+        assert data["by_department"] == [
+            r.as_dict() for r in selectors.by_department(user=user, period=period, now=now)
+        ]
+        assert data["by_category"] == [
+            r.as_dict() for r in selectors.by_category(user=user, period=period, now=now)
+        ]
+        assert data["by_source"] == [
+            r.as_dict() for r in selectors.by_source(user=user, period=period, now=now)
+        ]
+    assert data["counters"]["overdue"] >= 1
+
+
+def test_the_whole_dashboard_reads_no_day_rows_for_whole_months(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _history(world)
+    user = world.users["dispatcher"]
+    selectors.dashboard_data(user=user)  # warm the user's scope
+    with CaptureQueriesContext(connection) as queries:
+        selectors.dashboard_data(user=user)
+    day_rows = [q["sql"] for q in queries.captured_queries if '"dashboard_caserollup"' in q["sql"]]
+    assert len(day_rows) == 1  # today's intake (今日办件)
+    open_cases = [q["sql"] for q in queries.captured_queries if '"cases_case"' in q["sql"]]
+    assert len(open_cases) == 1  # 即将超时 / 已超时 counted once for every panel
+    # The territory, the clock, the counters per (street, department), today's intake, names of
+    # streets, departments and classes, the category slices (whole years), the source
+    # slices, the trend.
+    with django_assert_max_num_queries(10):
+        selectors.dashboard_data(user=user)
+
+
+def test_whole_years_are_those_wholly_inside_the_period() -> None:
+    today = date(2026, 11, 24)
+    assert selectors.whole_years(None, None, today) == (None, date(2026, 1, 1))
+    assert selectors.whole_years(date(2025, 1, 1), date(2025, 12, 31), today) == (
+        date(2025, 1, 1),
+        date(2025, 1, 1),
+    )
+    # Reaching today covers the current year: nothing is received later.
+    assert selectors.whole_years(date(2026, 1, 1), today, today) == (
+        date(2026, 1, 1),
+        date(2026, 1, 1),
+    )
+    assert selectors.whole_years(date(2025, 1, 2), date(2026, 10, 31), today) is None
+    assert selectors.whole_years(None, date(2026, 10, 31), today) == (None, date(2025, 1, 1))
