@@ -1,22 +1,27 @@
 """`seed_cases`: bulk history that the rest of the system takes for real cases."""
 
 import io
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from wangge.cases import sla
-from wangge.cases.models import OPEN_STATUSES, Case, CaseEvent, Status
+from wangge.cases.demo_texts import REPORTS
+from wangge.cases.models import OPEN_STATUSES, Case, CaseEvent, LimitUnit, Source, Status
 from wangge.core.errors import DomainError
 from wangge.core.tests.fixtures import World, login_as
 from wangge.dashboard import selectors
 from wangge.dashboard.counters import case_flags, drift
-from wangge.dashboard.history import seed_cases, tracking_codes
+from wangge.dashboard.history import DAY, HOUR, US, _Deadlines, seed_cases, tracking_codes
 from wangge.dashboard.models import CaseMark
+from wangge.workcalendar import deadlines
 
 
 @pytest.fixture
@@ -96,7 +101,7 @@ def test_seeded_cases_show_on_the_pages(seeded: World, client: Any) -> None:
 
 
 def test_a_second_run_adds_to_the_first(seeded: World) -> None:
-    result = seed_cases(count=500, days=5, seed=8)
+    result = seed_cases(count=500, days=5, seed=8, chunk=300)  # two chunks
     assert result.cases == 500 and Case.objects.count() == 1700
     assert drift() == {}
     assert Case.objects.values("tracking_code").distinct().count() == 1700
@@ -105,12 +110,107 @@ def test_a_second_run_adds_to_the_first(seeded: World) -> None:
 
 
 def test_it_refuses_nonsense_counts(world: World) -> None:
-    with pytest.raises(DomainError) as error:
-        seed_cases(count=0)
-    assert error.value.field == "count"
+    for count, chunk, field in ((0, 100, "count"), (5, 0, "chunk")):
+        with pytest.raises(DomainError) as error:
+            seed_cases(count=count, chunk=chunk)
+        assert error.value.field == field
+    assert not Case.objects.exists()
+
+
+def test_the_command_can_leave_out_timelines(world: World) -> None:
+    out = io.StringIO()
+    call_command("seed_cases", "--count", "300", "--days", "5", "--no-timeline", stdout=out)
+    assert "added 300 cases and 0 timeline entries" in out.getvalue()
+    assert Case.objects.count() == 300 and not CaseEvent.objects.exists()
+    assert drift() == {}
+
+
+def test_texts_names_and_numbers_are_filled_in(seeded: World) -> None:
+    for case in Case.objects.select_related("category").order_by("?")[:200]:
+        road = case.address.split(" ")[0]
+        templates = REPORTS.get(case.category.code) or [(case.category.name, "")]
+        titles = {t.format(place=case.address, road=road)[:100] for t, _d in templates}
+        assert case.title in titles, case.pk
+        assert "{" not in case.description and case.address
+        if case.is_anonymous:
+            assert case.reporter_name == "" and case.reporter_phone == ""
+        else:
+            assert case.reporter_name
+        assert case.reporter_phone == "" or re.fullmatch(r"1[3-9]\d{9}", case.reporter_phone)
+        assert case.external_ref in ("", f"12345-{case.pk}")
+        assert (case.external_ref != "") == (case.source == Source.HOTLINE)
 
 
 def test_tracking_codes_are_distinct_for_distinct_ids() -> None:
     ids = np.arange(1, 200_001, dtype=np.int64)
     codes = tracking_codes(ids)
     assert len(set(codes)) == len(codes) and all(len(c) == 8 for c in codes)
+
+
+# Limits of every shape the vectorised table must agree with `sla.compute_due` on: working days
+# (long, one, none), clock hours, a due-soon fraction above and below the window, no window.
+LIMIT_SHAPES = [
+    sla.Limits(24, 7, LimitUnit.WORKING_DAYS, 0.2, 24),
+    sla.Limits(24, 15, LimitUnit.WORKING_DAYS, 0.2, 24),
+    sla.Limits(2, 1, LimitUnit.WORKING_DAYS, 0.5, 0),
+    sla.Limits(24, 0, LimitUnit.WORKING_DAYS, 0.2, 24),
+    sla.Limits(2, 2, LimitUnit.HOURS, 0.2, 24),
+    sla.Limits(24, 24, LimitUnit.HOURS, 0.0, 24),
+    sla.Limits(24, 72, LimitUnit.HOURS, 0.25, 10),
+]
+
+
+def test_the_deadline_table_agrees_with_compute_due_across_holidays_and_years(
+    world: World,
+) -> None:
+    # From before the 2026 Spring Festival to the end of 2026, so that deadlines cross
+    # weekends, holidays, make-up working days and reach 2027 (no published schedule yet).
+    start = datetime(2026, 1, 20, tzinfo=deadlines.CALENDAR_TZ)
+    end = datetime(2026, 12, 31, 23, 0, tzinfo=deadlines.CALENDAR_TZ)
+    table = _Deadlines(start, end, LIMIT_SHAPES)
+    rng = np.random.default_rng(5)
+    lo, hi = int(start.timestamp() * US), int(end.timestamp() * US)
+    random = rng.integers(lo, hi, 1500)
+    # Instants on the hour and at midnight too: the edges of the working-time clock.
+    hours = lo + rng.integers(0, (hi - lo) // HOUR, 500) * HOUR
+    midnights = lo + 16 * HOUR + rng.integers(0, (hi - lo) // DAY, 300) * DAY
+    created = np.concatenate([random, hours, midnights])
+    category = rng.integers(0, len(LIMIT_SHAPES), len(created))
+    response, resolution, soon, warning = table(created, category)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    warned = 0
+    for i in range(len(created)):
+        at = epoch + timedelta(microseconds=int(created[i]))
+        due = sla.compute_due(started_at=at, limits=LIMIT_SHAPES[category[i]])
+        got = [epoch + timedelta(microseconds=int(x[i])) for x in (response, resolution, soon)]
+        assert got == [due.response_due_at, due.resolution_due_at, due.due_soon_at], (at, i)
+        assert table.warnings[warning[i]] == due.warning[:200], at
+        warned += bool(due.warning)
+    assert warned > 0  # the end of the year reached 2027
+
+
+def test_a_large_load_rebuilds_the_indexes_it_dropped(world: World) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are dropped and rebuilt on PostgreSQL only")
+
+    def indexes() -> set[tuple[str, ...]]:
+        # (A partial index's predicate is re-printed differently after a rebuild: compare
+        # names, columns, uniqueness and whether there is a predicate.)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexrelid::regclass::text, indkey::text, indisunique::text, "
+                "(indpred IS NOT NULL)::text FROM pg_index "
+                "WHERE indrelid IN ('cases_case'::regclass, 'cases_caseevent'::regclass, "
+                "'dashboard_casemark'::regclass)"
+            )
+            return set(cursor.fetchall())
+
+    before = indexes()
+    result = seed_cases(count=800, days=10, seed=3, defer_indexes=True)
+    assert result.cases == 800 and indexes() == before
+    assert drift() == {}
+    assert CaseEvent.objects.count() == Case.objects.aggregate(n=Sum("version"))["n"]
+    # The unique constraints are back and enforced.
+    first, second = Case.objects.order_by("pk")[:2]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.filter(pk=second.pk).update(tracking_code=first.tracking_code)

@@ -20,7 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=90, help="spread over the last D days")
         parser.add_argument("--seed", type=int, default=2026, help="random seed")
         parser.add_argument(
-            "--chunk", type=int, default=100_000, help="cases per transaction (default 100000)"
+            "--chunk",
+            type=int,
+            default=100_000,
+            help="cases generated at a time (default 100000); the whole load is one transaction",
+        )
+        parser.add_argument(
+            "--no-timeline",
+            action="store_true",
+            help="leave out the timeline entries (benchmarks of counters and lists)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -36,6 +44,7 @@ class Command(BaseCommand):
                 days=options["days"],
                 seed=options["seed"],
                 chunk=options["chunk"],
+                timeline=not options["no_timeline"],
                 progress=progress,
             )
         except DomainError as exc:
@@ -46,4 +55,8 @@ class Command(BaseCommand):
                 f"{result.seconds:.1f} s: {result.rate:,.0f} cases/s "
                 f"(counters {result.rollup_seconds:.1f} s)"
             )
+        )
+        # Where the time went, for benchmarks (docs/performance.md "seed_cases").
+        self.stdout.write(
+            "  " + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in result.phases.items())
         )
