@@ -22,6 +22,15 @@ sys.path.insert(0, str(ROOT))
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: Linux carries that over an
+    exec, so a bench started from a big process (bench/dashboard.py) would report its parent's."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -10,9 +10,12 @@ or the PostgreSQL database `wangge_bench_registry`): migrated, a district of box
 building per 100 residents and a district admin. It writes one workbook the way Excel and WPS
 do (shared strings, a <dimension>): a 住户 sheet (one household per 2.5 residents) and a 居民
 sheet (names, valid GB 11643 numbers, mobiles, 8% with a special-group tag). Then, each in its
-own process so that its peak RSS (`ru_maxrss`) is its own:
+own process so that its peak RSS (VmHWM) is its own:
 
-- read: the baseline, opening the workbook and reading every row, nothing else;
+- read: the baseline, opening the workbook and reading every row, nothing else (the import's
+  own reader of the sheet XML, docs/decisions/0007);
+- openpyxl: the same with openpyxl's read-only mode (`iter_rows(values_only=True)`), what that
+  reader replaced, for comparison (not in the default phases);
 - crypto: sealing one resident's ID and mobile (AES-GCM + HMACs), per resident;
 - check: the dry run (validation, lookups, no writes);
 - import: the all-or-nothing import (one transaction), then the counts are verified;
@@ -55,6 +58,15 @@ WEIGHTS = (3, 3, 2, 2, 1, 1)
 
 
 def rss_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over an exec, so a phase would report the
+    # peak of the process that started it (the workbook writer) if that was higher.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -316,18 +328,27 @@ def _write(path: str, size: int, addresses: str) -> dict[str, int]:
     return make_workbook(Path(path), size, json.loads(Path(addresses).read_text()))
 
 
-def child_read(path: str) -> dict[str, Any]:
+def child_read(path: str, reader: str = "ledger") -> dict[str, Any]:
     _django()
+    from openpyxl import load_workbook
+
     from wangge.registry.ledgers import sheets
 
     cpu0 = cpu_seconds()
     t0 = time.perf_counter()
-    workbook = sheets.open_workbook(path)
-    loaded = time.perf_counter() - t0
     rows = 0
-    for layout in sheets.find_sheets(workbook):
-        for _row in layout.rows():
-            rows += 1
+    if reader == "openpyxl":
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        loaded = time.perf_counter() - t0
+        for worksheet in workbook.worksheets:
+            for _row in worksheet.iter_rows(min_row=2, values_only=True):
+                rows += 1
+    else:
+        workbook = sheets.open_workbook(path)
+        loaded = time.perf_counter() - t0
+        for layout in sheets.find_sheets(workbook):
+            for _row in layout.rows():
+                rows += 1
     workbook.close()
     return {
         "seconds": time.perf_counter() - t0,
@@ -442,6 +463,8 @@ def bench(db: str, size: int, workdir: Path, args: argparse.Namespace) -> dict[s
         print(f"  {db} {size:,}: {phase} …", flush=True)
         if phase == "read":
             out[phase] = run_child(env, "read", str(book))
+        elif phase == "openpyxl":
+            out[phase] = run_child(env, "read", str(book), "openpyxl")
         elif phase == "crypto":
             out[phase] = run_child(env, "crypto")
         elif phase in ("check", "import", "reimport"):
@@ -486,7 +509,7 @@ def main() -> None:
         phase, *rest = args.child
         result = {
             "setup": lambda: child_setup(int(rest[0])),
-            "read": lambda: child_read(rest[0]),
+            "read": lambda: child_read(*rest),
             "crypto": child_crypto,
             "write": lambda: _write(rest[0], int(rest[1]), rest[2]),
             "ledger": lambda: child_ledger(rest[0], rest[1]),

@@ -89,6 +89,9 @@ _ring: KeyRing | None = None
 def keyring() -> KeyRing:
     """The key ring, read from the environment on first use (not at import time)."""
     global _ring
+    ring = _ring
+    if ring is not None:  # read without the lock: digests ask for it several times a row
+        return ring
     with _lock:
         if _ring is None:
             raw = [item.strip() for item in os.environ.get(ENV_NAME, "").split(",") if item.strip()]
@@ -141,11 +144,20 @@ def decrypt(token: str, *, purpose: str) -> str:
         raise DecryptionFailed("ciphertext failed authentication") from None
 
 
+# A digest is the first 16 bytes of the HMAC in URL-safe base64 without padding: 22 characters.
+# 128 bits are plenty for equality under a secret key, and the indexes over these columns take
+# a million random inserts at an import (docs/decisions/0005).
+DIGEST_BYTES = 16
+DIGEST_LENGTH = 22
+
+
 def digest(value: str, *, purpose: str, key_index: int = 0) -> str:
-    """HMAC-SHA256 (hex) of `value` for exact lookup; without the key a digest cannot be
-    brute-forced from the small space of ID or phone numbers."""
+    """Keyed digest (HMAC-SHA256, truncated; see DIGEST_BYTES) of `value` for exact lookup;
+    without the key a digest cannot be brute-forced from the small space of ID or phone
+    numbers."""
     key = keyring().hash_keys[key_index]
-    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+    mac = hmac.digest(key, f"{purpose}\x00{value}".encode(), "sha256")[:DIGEST_BYTES]
+    return base64.urlsafe_b64encode(mac)[:DIGEST_LENGTH].decode()
 
 
 def digest_candidates(value: str, *, purpose: str) -> list[str]:

@@ -6,11 +6,34 @@ ciphertext, a keyed digest for exact lookup, a keyed digest of its last four cha
 search, and its masked form for display (see crypto.py and protection.py).
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from wangge.registry import crypto
 from wangge.territory.models import Building
+
+
+class DigestField(models.CharField):
+    """A keyed digest (crypto.digest): 22 characters, only ever compared for equality. On
+    PostgreSQL the column uses the "C" collation, so comparisons in its index are plain byte
+    comparisons rather than the database locale's. Index these columns in Meta.indexes, not
+    with db_index: on PostgreSQL db_index adds a second, `varchar_pattern_ops` index for LIKE,
+    which a digest never needs and every insert would pay for (docs/decisions/0005)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", crypto.DIGEST_LENGTH)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def db_parameters(self, connection: Any) -> dict[str, Any]:
+        params = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            params["collation"] = "C"
+        return params
 
 
 class Sex(models.TextChoices):
@@ -141,14 +164,12 @@ class Resident(models.Model):
     sex = models.CharField(_("性别"), max_length=6, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"))
     id_number_encrypted = models.TextField(_("身份证号（密文）"), blank=True, editable=False)
-    id_number_digest = models.CharField(max_length=64, blank=True, editable=False)
-    id_number_last4_digest = models.CharField(
-        max_length=64, blank=True, db_index=True, editable=False
-    )
+    id_number_digest = DigestField()
+    id_number_last4_digest = DigestField()
     id_number_masked = models.CharField(_("身份证号"), max_length=18, blank=True, editable=False)
     mobile_encrypted = models.TextField(_("手机号（密文）"), blank=True, editable=False)
-    mobile_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    mobile_last4_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    mobile_digest = DigestField()
+    mobile_last4_digest = DigestField()
     mobile_masked = models.CharField(_("手机号"), max_length=11, blank=True, editable=False)
     ethnicity = models.CharField(_("民族"), max_length=20, default="汉族")
     political_status = models.CharField(
@@ -173,6 +194,11 @@ class Resident(models.Model):
                 condition=~models.Q(id_number_digest=""),
                 name="resident_unique_id_number",
             )
+        ]
+        indexes = [
+            models.Index(fields=["id_number_last4_digest"], name="resident_id_last4"),
+            models.Index(fields=["mobile_digest"], name="resident_mobile"),
+            models.Index(fields=["mobile_last4_digest"], name="resident_mobile_last4"),
         ]
 
     def __str__(self) -> str:
@@ -227,7 +253,7 @@ class Enterprise(models.Model):
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_mobile_encrypted = models.TextField(blank=True, editable=False)
-    contact_mobile_digest = models.CharField(max_length=64, blank=True, editable=False)
+    contact_mobile_digest = DigestField()
     contact_mobile_masked = models.CharField(
         _("联系电话"), max_length=11, blank=True, editable=False
     )

@@ -672,7 +672,7 @@ class _Run:
             v["cleaned"] = cleaned
             digests = protection.lookup_digests(cleaned["id_number"], purpose=protection.ID_NUMBER)
             v["digests"] = digests
-            seen.add(int(digests[0][:16], 16) - (1 << 63), row.number)
+            seen.add(_key64(digests[0]), row.number)
             row.building_id = v["building_id"]
             valid.append(row)
         households = self._household_ids(valid)
@@ -1052,12 +1052,19 @@ class _Inserter:
             else:
                 default = model_field.get_default()
             plain = model_field.get_internal_type() in PLAIN_TYPES
+            # A default is the same for every row: prepared once, not per row (the import's
+            # time, in created_at and updated_at, was prepared twice a row).
+            if not plain and default is not None:
+                default = model_field.get_db_prep_save(default, connection=connection)
             self.columns.append((model_field.attname, default, None if plain else model_field))
 
     def _values(self, row: dict[str, Any]) -> list[Any]:
         values = []
         for attname, default, prepared_by in self.columns:
-            value = row.get(attname, default)
+            if attname not in row:
+                values.append(default)
+                continue
+            value = row[attname]
             if prepared_by is not None and value is not None:
                 value = prepared_by.get_db_prep_save(value, connection=connection)
             values.append(value)

@@ -1,9 +1,12 @@
 """The ledger sheets: their columns (Chinese headers, as district offices write them), turning a
 cell into a value or a message that says what to write instead, reading a workbook as a stream
-of rows (openpyxl read-only), and the template to download."""
+of rows (the sheet's XML read with expat; openpyxl for the workbook's structure and styles), and
+the template to download."""
 
+import contextlib
 import io
 import re
+import threading
 import warnings
 from array import array
 from collections.abc import Iterator
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
+from queue import Empty, Queue
 from typing import IO, Any
 from xml.parsers import expat
 
@@ -24,11 +28,9 @@ from openpyxl.comments import Comment
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
-from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
+from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel, from_ISO8601
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.xml.constants import SHARED_STRINGS
-from openpyxl.xml.functions import iterparse
 
 from wangge.registry.models import (
     DisabilityLevel,
@@ -583,58 +585,279 @@ class SheetLayout:
         """The sheet's known columns with what a blank cell means (REQUIRED if it may not)."""
         return [(c, blank_value(c)) for c in self.spec.columns if c.key in self.positions]
 
-    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(row number, {column key: raw value}) for each non-empty data row."""
+    def rows(self, *, ahead: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(row number, {column key: raw value}) for each non-empty data row. With `ahead`,
+        read by a thread of its own a few thousand rows ahead of the caller (read_ahead)."""
+        return read_ahead(self._rows()) if ahead else self._rows()
+
+    def _rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         columns = {i + 1: key for key, i in self.positions.items()}
         blank = dict.fromkeys(self.positions)
         for number, cells in lean_rows(self.worksheet):
             if number < 2:
                 continue
             raw = dict(blank)
-            for cell in cells:
-                key = columns.get(cell["column"])
+            filled = False
+            for column, value in cells:
+                key = columns.get(column)
                 if key is not None:
-                    raw[key] = cell["value"]
-            if all(is_blank(v) for v in raw.values()):
-                continue
-            yield number, raw
+                    raw[key] = value
+                    # The reader leaves out empty cells: only text of spaces is blank here.
+                    filled = filled or not isinstance(value, str) or bool(value.strip())
+            if filled:
+                yield number, raw
 
 
-class _LeanParser(WorkSheetParser):  # type: ignore[misc]
-    """openpyxl's worksheet parser, cells and all, with one difference: each row parsed is
-    taken out of <sheetData>. openpyxl clears a row but leaves the empty element in its parent,
-    so a sheet's rows stay in memory to the end: some 60 bytes a row, 85 MB for a million
-    residents with their households."""
-
-    def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        data: Any = None
-        for event, element in iterparse(self.source, events=("start", "end")):
-            if event == "start":
-                if element.tag == DATA_TAG:
-                    data = element
-                continue
-            if element.tag == ROW_TAG:
-                row = self.parse_row(element)
-                element.clear()
-                if data is not None:
-                    data.remove(element)  # the first child: removing it is cheap
-                yield row
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS = "0123456789"
+_CHUNK = 1 << 16
 
 
-def lean_rows(worksheet: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """(row number, cells) of a read-only worksheet as openpyxl parses them, streamed: each cell
-    a dict with its column (1-based) and value (shared strings resolved, dates as datetimes)."""
+def _column_number(letters: str) -> int:
+    """1-based column of a cell reference's letters ("AB" → 28)."""
+    column = 0
+    for letter in letters.upper():
+        column = column * 26 + _LETTERS.index(letter) + 1
+    return column
+
+
+def _cell_value(
+    kind: str,
+    text: str,
+    style: str,
+    strings: Any,
+    date_styles: frozenset[str],
+    timedelta_styles: frozenset[str],
+    epoch: datetime,
+) -> Any:
+    """A cell's value from its type (`t`), its <v> text and its style, as openpyxl's
+    WorkSheetParser makes it with data_only: numbers as int or float, dates as datetimes,
+    shared strings resolved, booleans as bool."""
+    if kind == "n":
+        number: int | float = (
+            float(text) if "." in text or "E" in text or "e" in text else int(text)
+        )
+        if style in date_styles:
+            try:
+                return from_excel(number, epoch, timedelta=style in timedelta_styles)
+            except (OverflowError, ValueError):
+                return "#VALUE!"
+        return number
+    if kind == "s":
+        return strings[int(text)]
+    if kind == "b":
+        return bool(int(text))
+    if kind == "d":
+        return from_ISO8601(text)
+    return text  # "str" (a formula's text result), "e" (an error such as #N/A)
+
+
+def read_sheet_rows(
+    source: IO[bytes],
+    *,
+    strings: Any,
+    date_styles: frozenset[str] = frozenset(),
+    timedelta_styles: frozenset[str] = frozenset(),
+    epoch: datetime = WINDOWS_EPOCH,
+) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+    """(row number, [(column, value), …]) for each <row> of a worksheet's XML, in file order,
+    streamed with expat: the values openpyxl's read-only mode gives (a compare test holds them
+    together) in about a third of its time, never holding more than a chunk of rows. Blank
+    cells are left out; a row or cell without its `r` follows the one before it. `strings` is
+    the shared-string table; `date_styles` the style ids (as text) whose number format is a
+    date, which openpyxl reads from styles.xml. See docs/decisions/0007."""
+    done: list[tuple[int, list[tuple[int, Any]]]] = []
+    columns: dict[str, int] = {}
+    in_data = False
+    row_number = 0
+    column = 0
+    cells: list[tuple[int, Any]] = []
+    in_cell = False
+    kind = "n"
+    style = ""
+    parts: list[str] = []
+    collecting = False
+    inline = False
+    phonetic = 0
+
+    # One branch per element name, the frequent ones first: a million residents make some
+    # twenty million cells, each with its start, value and end.
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal row_number, column, cells, in_cell, kind, style, collecting, inline
+        nonlocal in_data, phonetic
+        if name == "c":
+            if in_data:
+                in_cell = True
+                reference = attrs.get("r")
+                if reference:
+                    letters = reference.rstrip(_DIGITS)
+                    column = columns.get(letters) or columns.setdefault(
+                        letters, _column_number(letters)
+                    )
+                else:
+                    column += 1
+                kind = attrs.get("t", "n")
+                style = attrs.get("s", "")
+                inline = False
+                parts.clear()
+        elif name == "v":
+            collecting = in_cell and kind != "inlineStr"
+        elif name == "row":
+            if in_data:
+                number = attrs.get("r")
+                if number is None:
+                    row_number += 1
+                else:
+                    try:
+                        row_number = int(number)
+                    except ValueError:
+                        as_float = float(number)
+                        if not as_float.is_integer():
+                            raise ValueError(f"{number} is not a valid row number") from None
+                        row_number = int(as_float)
+                column = 0
+                cells = []
+        elif name == "t":
+            collecting = inline and not phonetic
+        elif name == "is":
+            inline = in_cell and kind == "inlineStr"
+        elif name == "rPh":
+            phonetic += 1
+        elif name == "sheetData":
+            in_data = True
+
+    def end(name: str) -> None:
+        nonlocal in_cell, collecting, in_data, phonetic
+        if name == "c":
+            if not in_cell:
+                return
+            in_cell = collecting = False
+            if kind == "inlineStr":
+                if inline:
+                    cells.append((column, "".join(parts)))
+                return
+            text = "".join(parts)
+            if not text:
+                return
+            if kind == "s":
+                cells.append((column, strings[int(text)]))
+            elif kind == "n" and style not in date_styles:
+                if "." in text or "E" in text or "e" in text:
+                    cells.append((column, float(text)))
+                else:
+                    cells.append((column, int(text)))
+            else:
+                value = _cell_value(
+                    kind, text, style, strings, date_styles, timedelta_styles, epoch
+                )
+                cells.append((column, value))
+        elif name == "v" or name == "t":
+            collecting = False
+        elif name == "row":
+            if in_data:
+                done.append((row_number, cells))
+        elif name == "rPh":
+            phonetic -= 1
+        elif name == "sheetData":
+            in_data = False
+
+    def text(data: str) -> None:
+        if collecting:
+            parts.append(data)
+
+    def local_start(name: str, attrs: dict[str, str]) -> None:
+        start(name.rpartition(":")[2], attrs)
+
+    def local_end(name: str) -> None:
+        end(name.rpartition(":")[2])
+
+    def root(name: str, attrs: dict[str, str]) -> None:
+        # A file that prefixes SpreadsheetML's namespace (`<x:worksheet>`, from some .NET
+        # generators) has every name prefixed: those are stripped first, for the whole file.
+        if ":" in name:
+            parser.StartElementHandler, parser.EndElementHandler = local_start, local_end
+        else:
+            parser.StartElementHandler, parser.EndElementHandler = start, end
+        parser.StartElementHandler(name, attrs)
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler = root
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    while True:
+        chunk = source.read(_CHUNK)
+        parser.Parse(chunk, not chunk)
+        if done:
+            yield from done
+            done.clear()
+        if not chunk:
+            return
+
+
+def lean_rows(worksheet: Any) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+    """(row number, [(column, value), …]) of a read-only worksheet, streamed from its XML by
+    `read_sheet_rows` with the workbook's shared strings, date styles and epoch."""
     workbook = worksheet.parent
     with workbook._archive.open(worksheet._worksheet_path) as source:
-        parser = _LeanParser(
+        yield from read_sheet_rows(
             source,
-            worksheet._shared_strings,
-            data_only=True,
+            strings=worksheet._shared_strings,
+            date_styles=frozenset(str(i) for i in workbook._date_formats),
+            timedelta_styles=frozenset(str(i) for i in workbook._timedelta_formats),
             epoch=workbook.epoch,
-            date_formats=workbook._date_formats,
-            timedelta_formats=workbook._timedelta_formats,
         )
-        yield from parser.parse()
+
+
+_DONE = object()
+
+
+def read_ahead[T](items: Iterator[T], *, chunk: int = 500, depth: int = 4) -> Iterator[T]:
+    """`items`, produced by a thread of their own up to `depth` chunks ahead of the consumer.
+
+    Reading the sheet is pure Python; an import spends much of its time waiting for the
+    database (PostgreSQL's server, or SQLite's C code, both without the GIL): meanwhile this
+    thread reads on. Exceptions reach the consumer where they would have been raised; a
+    consumer that stops early stops the thread and waits for it (the workbook is closed next)."""
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        batch: list[T] = []
+        try:
+            for item in items:
+                batch.append(item)
+                if len(batch) >= chunk:
+                    queue.put(batch)
+                    batch = []
+                    if stop.is_set():
+                        return
+            queue.put(batch)
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised after the rows before it
+            queue.put(batch)
+            queue.put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # its file in the workbook's zip, in this thread
+
+    thread = threading.Thread(target=produce, name="ledger-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = queue.get()
+            if batch is _DONE:
+                return
+            if isinstance(batch, BaseException):
+                raise batch
+            yield from batch
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.05)  # unblock a producer waiting to put
+        thread.join()
 
 
 def _header_text(value: Any) -> str:

@@ -1,6 +1,8 @@
 """Encryption at rest, keyed digests, key rotation, the system check and a database dump with no
 plaintext identifier in it (PIPL)."""
 
+import hashlib
+import hmac
 import io
 import json
 
@@ -8,12 +10,14 @@ import pytest
 from django.core.checks import Warning as CheckWarning
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from wangge.accounts.models import User
 from wangge.registry import actions, crypto, protection
 from wangge.registry.actions import resident_by_id_number
 from wangge.registry.checks import check_field_keys
 from wangge.registry.models import Resident
+from wangge.registry.selectors import resident_search
 from wangge.registry.tests.factories import RegistryWorld
 
 
@@ -135,3 +139,65 @@ def test_a_database_dump_holds_no_plaintext_id_or_mobile_number(registry: Regist
     for key in ("mobile_a", "mobile_b", "mobile_c"):
         assert plain[key][:7] not in raw
     assert "110105********002X" in raw  # the masked form is what the pages use
+
+
+def _old_format_digest(value: str, *, purpose: str) -> str:
+    """A digest as stored before migration 0003: the whole HMAC-SHA256 in hex."""
+    key = crypto.keyring().hash_keys[0]
+    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_digest_migration_converts_stored_digests_so_every_lookup_still_finds_them(
+    registry: RegistryWorld,
+) -> None:
+    plain = registry.plain
+    resident = registry.residents["a"]
+    executor = MigrationExecutor(connection)
+    executor.migrate([("registry", "0002_party_links_visits_resident_changes")])
+    old = {
+        "id_number_digest": _old_format_digest(plain["id_a"], purpose=protection.ID_NUMBER),
+        "id_number_last4_digest": _old_format_digest(
+            plain["id_a"][-4:], purpose=f"{protection.ID_NUMBER}.last4"
+        ),
+        "mobile_digest": _old_format_digest(plain["mobile_a"], purpose=protection.MOBILE),
+        "mobile_last4_digest": _old_format_digest(
+            plain["mobile_a"][-4:], purpose=f"{protection.MOBILE}.last4"
+        ),
+    }
+    with connection.cursor() as cursor:
+        assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in old)
+        cursor.execute(
+            f"UPDATE registry_resident SET {assignments} WHERE id = %s",
+            [*old.values(), resident.pk],
+        )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("registry"))
+
+    stored = Resident.objects.get(pk=resident.pk)
+    assert stored.id_number_digest == crypto.digest(plain["id_a"], purpose=protection.ID_NUMBER)
+    assert len(stored.mobile_last4_digest) == crypto.DIGEST_LENGTH
+    assert resident_by_id_number(plain["id_a"]) == stored
+    staff = User.objects.get(username="community_staff")
+    for query in (plain["mobile_a"], plain["mobile_a"][-4:], plain["id_a"][-4:]):
+        assert resident.pk in [r.pk for r in resident_search(user=staff, query=query)], query
+
+
+@pytest.mark.django_db
+def test_each_digest_column_has_one_byte_ordered_index_and_no_like_index() -> None:
+    digests = ("id_number_digest", "id_number_last4_digest", "mobile_digest", "mobile_last4_digest")
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "registry_resident")
+    for column in digests:
+        indexes = [c for c in constraints.values() if c["index"] and c["columns"] == [column]]
+        assert len(indexes) == 1, (column, indexes)
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, collation_name FROM information_schema.columns "
+            "WHERE table_name = 'registry_resident' AND column_name LIKE %s",
+            ["%digest"],
+        )
+        assert dict(cursor.fetchall()) == dict.fromkeys(digests, "C")
