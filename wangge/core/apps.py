@@ -8,5 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("平台")
 
     def ready(self) -> None:
-        from wangge.core import checks  # noqa: F401  (registers the system checks)
-        from wangge.core import lookups  # noqa: F401  (registers __codeprefix)
+        from wangge.core import (
+            checks,  # noqa: F401  (registers the system checks)
+            lookups,  # noqa: F401  (registers __codeprefix)
+        )
