@@ -44,7 +44,9 @@ def test_a_prefix_that_is_not_digits_falls_back_to_like(world: World) -> None:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
 def test_postgresql_seeks_the_range_in_an_index(world: World, django_db_blocker: Any) -> None:
-    sql, params = OrgUnit.objects.filter(code__codeprefix="110101").only("pk").query.sql_with_params()
+    sql, params = (
+        OrgUnit.objects.filter(code__codeprefix="110101").only("pk").query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
