@@ -65,7 +65,7 @@ MIDDLEWARE = [
     # Before anything reads the body; after LocaleMiddleware so its pages are translated.
     "wangge.core.middleware.RequestGuardMiddleware",
     # /api/ calls with a bearer token go straight to the view from here: what follows serves
-    # browser sessions (docs/decisions/0009-api-middleware.md). None of the three above uses
+    # browser sessions (docs/decisions/0008-api-middleware.md). None of the three above uses
     # the session.
     "wangge.core.middleware.BearerApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -6,7 +6,7 @@ WANGGE_CORS_ALLOWED_ORIGINS. RequestGuardMiddleware refuses bodies over WANGGE_M
 before anything reads them, counts /api/ calls without a valid token per client address, turns
 a RateLimited raised by any view into 429 + Retry-After, and gives the API JSON 404s and 405s.
 BearerApiMiddleware sends /api/ calls that carry a bearer token straight to their view, past
-the browser-session middlewares (docs/decisions/0009-api-middleware.md).
+the browser-session middlewares (docs/decisions/0008-api-middleware.md).
 """
 
 from collections.abc import Callable
@@ -177,7 +177,7 @@ class BearerApiMiddleware:
     this one (sessions, CSRF, the session user, messages, clickjacking, CSP nonces, django-axes)
     serve browser pages and cookie logins (about 0.15 ms of a 2.3 ms intake).
 
-    Why this is safe (docs/decisions/0009-api-middleware.md): the API authenticates with bearer
+    Why this is safe (docs/decisions/0008-api-middleware.md): the API authenticates with bearer
     tokens only (wangge.api.TokenAuth), never the session cookie, so neither the session, the
     session user nor CSRF (ninja exempts its views; a cookie-less credential cannot be forged
     cross-site) applies; django-axes only watches password logins; API views add no messages.

@@ -1,5 +1,5 @@
 """Token-authenticated /api/ calls go straight to their view (BearerApiMiddleware): what they
-skip and what they still get (docs/decisions/0009-api-middleware.md)."""
+skip and what they still get (docs/decisions/0008-api-middleware.md)."""
 
 from typing import Any
 
