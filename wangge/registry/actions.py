@@ -337,10 +337,26 @@ def tag_resident(
         subsidy_type, field="subsidy_type", label=_("补贴类型"), max_length=50, required=False
     )
     note = _text(note, field="note", label=_("说明"), max_length=200, required=False)
+    # The building as stored now, read under the resident's row lock: a move committed since
+    # `resident` was loaded must not leave the new tag on the old building.
+    building_id = (
+        Resident.objects.select_for_update(of=("self",))
+        .filter(pk=resident.pk)
+        .values_list("household__building_id", flat=True)
+        .get()
+    )
+    if building_id != resident.household.building_id:
+        # Moved meanwhile: the permission is the one over where the resident lives now.
+        _require_write(actor, Building.objects.get(pk=building_id))
     tag, _created = ResidentTag.objects.update_or_create(
         resident=resident,
         group=group,
-        defaults={"disability_level": disability_level, "subsidy_type": subsidy_type, "note": note},
+        defaults={
+            "disability_level": disability_level,
+            "subsidy_type": subsidy_type,
+            "note": note,
+            "building_id": building_id,
+        },
     )
     return tag
 
@@ -1038,6 +1054,8 @@ def move_resident(
     resident.household = target
     resident.relation_to_head = relation_to_head
     resident.save(update_fields=["household", "relation_to_head", "updated_at"])
+    if target.building_id != source.building_id:
+        ResidentTag.objects.filter(resident=resident).update(building_id=target.building_id)
     return _log_change(
         actor=actor,
         resident=resident,

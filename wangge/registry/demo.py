@@ -605,7 +605,13 @@ def seed_demo_registry(*, seed: int = DEMO_SEED, stdout: Writer | None = None) -
         residents, tag_lists = _residents(s, plan, today)
         Resident.objects.bulk_create(residents, batch_size=1000)
         tags = [
-            ResidentTag(resident=r, group=group, disability_level=level, subsidy_type=subsidy)
+            ResidentTag(
+                resident=r,
+                building_id=r.household.building_id,
+                group=group,
+                disability_level=level,
+                subsidy_type=subsidy,
+            )
             for r, groups in zip(residents, tag_lists, strict=True)
             for group, level, subsidy in groups
         ]

@@ -219,6 +219,18 @@ class ResidentTag(models.Model):
         Resident, verbose_name=_("居民"), on_delete=models.CASCADE, related_name="tags"
     )
     group = models.CharField(_("特殊人群"), max_length=20, choices=SpecialGroup.choices)
+    # The resident's building (always resident.household.building), so that a tag search within
+    # a community's buildings is one index range. Kept by every write that creates a tag or
+    # moves a resident (actions, ledger import, demo); tests check it with `tag_drift()`.
+    # DO_NOTHING: a tag's resident lives in a household, which protects its building.
+    building = models.ForeignKey(
+        Building,
+        verbose_name=_("楼栋"),
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
     disability_level = models.CharField(
         _("残疾等级"), max_length=2, choices=DisabilityLevel.choices, blank=True
     )
@@ -237,7 +249,11 @@ class ResidentTag(models.Model):
                 condition=models.Q(group="disability") | models.Q(disability_level=""),
             ),
         ]
-        indexes = [models.Index(fields=["group"], name="tag_group")]
+        # Serves a tag across the district too (its first column); "resident" makes the range
+        # index-only.
+        indexes = [
+            models.Index(fields=["group", "building", "resident"], name="tag_group_building")
+        ]
 
     def __str__(self) -> str:
         return self.get_group_display()

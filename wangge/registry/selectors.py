@@ -198,9 +198,15 @@ def resident_search(
     address, it asks the small building table which buildings match."""
     text = query.strip()
     query = text.upper()
-    base = Resident.objects.filter(_search_scope(user)).order_by()
+    buildings = _scope_buildings(user)
+    base = Resident.objects.filter(_search_scope(user, buildings)).order_by()
     if group:
-        base = base.filter(pk__in=ResidentTag.objects.filter(group=group).values("resident_id"))
+        tags = ResidentTag.objects.filter(group=group)
+        if buildings is not None:
+            # One range of the (group, building, resident) index: only the tags in scope, not
+            # every tag of the group in the district checked against its resident's household.
+            tags = tags.filter(building_id__in=buildings)
+        base = base.filter(pk__in=tags.values("resident_id"))
     if not query:
         ids = _ids(base.order_by("pk"), limit)
     elif ID_OR_MOBILE_TAIL.match(query):
@@ -263,11 +269,16 @@ def resident_search(
 SCOPE_AS_BUILDINGS = 2000
 
 
-def _search_scope(user: Any) -> Q:
+def _scope_buildings(user: Any) -> list[int] | None:
+    """The ids of the buildings in the user's scope, or None when there are too many to name."""
     buildings = list(
         building_list(user=user).order_by().values_list("pk", flat=True)[: SCOPE_AS_BUILDINGS + 1]
     )
-    if len(buildings) <= SCOPE_AS_BUILDINGS:
+    return buildings if len(buildings) <= SCOPE_AS_BUILDINGS else None
+
+
+def _search_scope(user: Any, buildings: list[int] | None) -> Q:
+    if buildings is not None:
         return Q(household__building_id__in=buildings)
     return registry_q(user, "household__building")
 

@@ -731,6 +731,8 @@ class _Run:
         writing = self.write and not self.result.error_count
         changed_fields: set[str] = set()
         tag_plan = _TagPlan()
+        # Residents moving to another building, by that building: their tags follow them.
+        moved: dict[int, list[int]] = {}
         in_batch: set[str] = set()
         for row in resolved:
             v = row.values
@@ -767,7 +769,7 @@ class _Run:
             if current["pk"] in linked and self._leaves_party_work(spec, row, current, changes):
                 continue
             tags_change = wanted_tags is not None and tag_plan.diff(
-                current["pk"], tags_now.get(current["pk"], {}), wanted_tags
+                current["pk"], row.building_id, tags_now.get(current["pk"], {}), wanted_tags
             )
             if not changes and not tags_change:
                 counts.unchanged += 1
@@ -776,6 +778,8 @@ class _Run:
             if changes:
                 changed_fields |= changes
                 updates.append(Resident(pk=current["pk"], updated_at=self.now, **fields))
+                if row.building_id != current["household__building_id"]:
+                    moved.setdefault(row.building_id, []).append(current["pk"])
                 history.extend(self._history(current, fields, changes, row.building_id))
         if not self.write or self.result.error_count:
             return
@@ -790,10 +794,19 @@ class _Run:
                 .values_list("id_number_digest", "pk")
             )
             for row, fields in tagged:
-                tag_plan.diff(new_ids[fields["id_number_digest"]], {}, _wanted_tags(row.values))
+                tag_plan.diff(
+                    new_ids[fields["id_number_digest"]],
+                    row.building_id,
+                    {},
+                    _wanted_tags(row.values),
+                )
         if updates:
             Resident.objects.bulk_update(updates, sorted(changed_fields | {"updated_at"}))
             ResidentChange.objects.bulk_create(history)
+            for building_id, resident_ids in moved.items():
+                ResidentTag.objects.filter(resident_id__in=resident_ids).update(
+                    building_id=building_id
+                )
         tag_plan.apply()
 
     def _leaves_party_work(
@@ -1222,8 +1235,14 @@ class _TagPlan:
         self.delete: list[int] = []
 
     def diff(
-        self, resident_id: int, now: dict[str, tuple[int, str]], wanted: dict[str, str]
+        self,
+        resident_id: int,
+        building_id: int,
+        now: dict[str, tuple[int, str]],
+        wanted: dict[str, str],
     ) -> bool:
+        """Plan the resident's tags; `building_id` is the resident's building after this batch
+        (a moved resident's other tags are moved by `_residents`)."""
         changed = False
         for group, (tag_id, level) in now.items():
             if group not in wanted:
@@ -1235,7 +1254,12 @@ class _TagPlan:
         for group, level in wanted.items():
             if group not in now:
                 self.create.append(
-                    ResidentTag(resident_id=resident_id, group=group, disability_level=level)
+                    ResidentTag(
+                        resident_id=resident_id,
+                        building_id=building_id,
+                        group=group,
+                        disability_level=level,
+                    )
                 )
                 changed = True
         return changed

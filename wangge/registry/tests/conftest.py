@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from wangge.registry import crypto
-from wangge.registry.tests.factories import RegistryWorld, make_registry
+from wangge.registry.tests.factories import RegistryWorld, make_registry, tag_drift
 from wangge.registry.tests.field_factories import FieldWorld, make_field
 
 
@@ -17,8 +17,11 @@ def _fresh_keyring() -> Iterator[None]:
 
 
 @pytest.fixture
-def registry(world: Any) -> RegistryWorld:
-    return make_registry(world)
+def registry(world: Any) -> Iterator[RegistryWorld]:
+    yield make_registry(world)
+    # Whatever the test did (actions, imports, moves), every tag still names its resident's
+    # building: the tag search within a community relies on it.
+    assert tag_drift() == []
 
 
 @pytest.fixture

@@ -5,9 +5,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db.models import F
+
 from wangge.core.validators import credit_code_check_char, id_number_check_char
 from wangge.registry import actions
-from wangge.registry.models import Household, Relation, ResidenceType, Resident, Tenure
+from wangge.registry.models import (
+    Household,
+    Relation,
+    ResidenceType,
+    Resident,
+    ResidentTag,
+    Tenure,
+)
 from wangge.territory.models import Building
 
 _sequence = itertools.count(1)
@@ -31,6 +40,17 @@ def make_id_number(
 def make_credit_code(body: str = "91110105MA01") -> str:
     first17 = (body + f"{next(_sequence):05d}")[:17].replace("I", "1").replace("O", "0")
     return first17 + credit_code_check_char(first17)
+
+
+def tag_drift() -> list[tuple[int, int, int]]:
+    """Tags whose building is not their resident's household's building, as (tag, the tag's
+    building, the resident's building): a write that creates a tag or moves a resident and
+    forgets the tag's copy of the building shows here (the tag search would miss or leak it)."""
+    return list(
+        ResidentTag.objects.exclude(building_id=F("resident__household__building_id"))
+        .order_by("pk")
+        .values_list("pk", "building_id", "resident__household__building_id")
+    )
 
 
 def next_mobile() -> str:

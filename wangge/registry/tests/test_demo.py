@@ -30,6 +30,7 @@ from wangge.registry.models import (
     SpecialGroup,
     Visit,
 )
+from wangge.registry.tests.factories import tag_drift
 
 PLAIN_ID = re.compile(r"\b\d{17}[\dX]\b")
 PLAIN_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -78,6 +79,7 @@ def check_values() -> None:
     groups = set(ResidentTag.objects.values_list("group", flat=True))
     assert {SpecialGroup.LIVING_ALONE, SpecialGroup.EMPTY_NEST, SpecialGroup.DISABILITY} <= groups
     assert len(groups) >= 8
+    assert tag_drift() == []  # each tag names its resident's building
     # Every household has a head; rooms are unique per unit (the constraint would have failed).
     heads = Counter(
         Resident.objects.filter(relation_to_head="head").values_list("household_id", flat=True)

@@ -9,17 +9,23 @@ from django.utils import timezone
 
 from wangge.cases.models import Case, Category, Source
 from wangge.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
-from wangge.registry import actions, crypto, protection
+from wangge.registry import actions, crypto, protection, selectors
 from wangge.registry.models import (
     ChangeKind,
     PartyMemberLink,
     PoliticalStatus,
     Resident,
     ResidentChange,
+    ResidentTag,
     Visit,
     VisitPurpose,
 )
-from wangge.registry.tests.factories import RegistryWorld, add_household, add_resident
+from wangge.registry.tests.factories import (
+    RegistryWorld,
+    add_household,
+    add_resident,
+    tag_drift,
+)
 from wangge.registry.tests.field_factories import FieldWorld
 
 
@@ -572,3 +578,58 @@ def test_registration_helpers_still_work_for_new_residents(registry: RegistryWor
         birth=date(1990, 1, 1),
     )
     assert resident.household == registry.households["102"]
+
+
+def test_a_resident_moving_to_another_building_takes_the_tags_along(
+    registry: RegistryWorld, world
+) -> None:
+    root = world.users["superuser"]
+    staff = world.users["community_staff"]
+    wang = registry.residents["a"]  # tagged 独居老人 in the community's building
+    stale = Resident.objects.get(pk=wang.pk)
+    assert [r.name for r in selectors.resident_search(user=staff, group="living_alone")] == [
+        "王秀英"
+    ]
+    today = timezone.localdate()
+
+    actions.move_resident(
+        actor=root,
+        resident_id=wang.pk,
+        to_household_id=registry.households["201"].pk,
+        moved_out_on=today,
+        moved_in_on=today,
+        relation_to_head="head",
+    )
+    # Tagged through a copy loaded before the move: the tag still lands on the new building.
+    actions.tag_resident(actor=root, resident=stale, group="subsistence")
+
+    assert set(ResidentTag.objects.filter(resident=wang).values_list("group", "building")) == {
+        ("living_alone", registry.other.pk),
+        ("subsistence", registry.other.pk),
+    }
+    assert tag_drift() == []
+    assert selectors.resident_search(user=staff, group="living_alone") == []
+    found = selectors.resident_search(user=world.users["superuser"], group="subsistence")
+    assert [r.name for r in found] == ["王秀英"]
+
+
+def test_a_stale_copy_gives_no_right_over_the_building_the_resident_moved_to(
+    registry: RegistryWorld, world
+) -> None:
+    """Community staff hold a copy of a resident loaded before a move out of their community:
+    tagging through it is refused, since the permission is over where the resident lives now."""
+    staff = world.users["community_staff"]
+    wang = registry.residents["a"]
+    stale = Resident.objects.select_related("household__building").get(pk=wang.pk)
+    today = timezone.localdate()
+    actions.move_resident(
+        actor=world.users["superuser"],
+        resident_id=wang.pk,
+        to_household_id=registry.households["201"].pk,
+        moved_out_on=today,
+        moved_in_on=today,
+        relation_to_head="head",
+    )
+    with pytest.raises(PermissionDenied):
+        actions.tag_resident(actor=staff, resident=stale, group="subsistence")
+    assert not ResidentTag.objects.filter(resident=wang, group="subsistence").exists()

@@ -14,7 +14,12 @@ from wangge.registry import protection
 from wangge.registry.ledgers import importer, sheets
 from wangge.registry.ledgers.importer import check_ledger, import_ledger
 from wangge.registry.models import Enterprise, Household, Resident, ResidentTag
-from wangge.registry.tests.factories import RegistryWorld, make_credit_code, make_id_number
+from wangge.registry.tests.factories import (
+    RegistryWorld,
+    make_credit_code,
+    make_id_number,
+    tag_drift,
+)
 from wangge.registry.tests.ledger_files import enterprise, household, resident, xlsx
 
 
@@ -531,3 +536,25 @@ def test_identifiers_in_error_lists_are_masked_like_the_pages_mask_them() -> Non
     assert sheets.display_value(mobile, "13812345678") == "138****5678"
     assert sheets.display_value(mobile, "1390000") == "*******"
     assert sheets.display_value(sheets.RESIDENTS.column("name"), "王" * 80) == "王" * 60
+
+
+def test_an_imported_move_to_another_building_takes_the_tags_along(world, registry) -> None:
+    root = world.users["superuser"]
+    wang = registry.residents["a"]  # tagged 独居老人 in registry.mine
+    row = resident(
+        registry.other.address,
+        registry.plain["id_a"],
+        room="201",
+        name="王秀英",
+        sex="女",
+        mobile=registry.plain["mobile_a"],
+        tags="独居老人、低保",  # the old tag moves, the new one is created there
+    )
+    assert import_ledger(actor=root, source=io.BytesIO(xlsx(residents=[row]))).written
+
+    assert Resident.objects.get(pk=wang.pk).household == registry.households["201"]
+    assert set(ResidentTag.objects.filter(resident=wang).values_list("group", "building")) == {
+        ("living_alone", registry.other.pk),
+        ("subsistence", registry.other.pk),
+    }
+    assert tag_drift() == []

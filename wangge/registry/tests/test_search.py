@@ -6,9 +6,15 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from wangge.registry import selectors
-from wangge.registry.tests.factories import RegistryWorld, add_household, add_resident
+from wangge.registry import actions, selectors
+from wangge.registry.tests.factories import (
+    RegistryWorld,
+    add_household,
+    add_resident,
+    tag_drift,
+)
 
 
 def test_a_name_is_found_from_its_beginning_and_an_address_anywhere(
@@ -72,3 +78,50 @@ def test_large_and_small_scopes_find_the_same_residents(
     found = selectors.resident_search(user=world.users["admin"], query="李")
     assert [r.name for r in found] == ["李强"]
     assert selectors.resident_search(user=world.users["grid_worker"], query="李") == []
+
+
+@pytest.mark.parametrize("as_buildings", [0, 2000])
+def test_a_tag_search_finds_what_the_scope_and_the_tag_allow_after_moves(
+    as_buildings, registry: RegistryWorld, world, monkeypatch
+) -> None:
+    """The tag search ranges over the tags' copy of the building (a scope named by its
+    buildings) or not (SCOPE_AS_BUILDINGS = 0): either way it must find exactly the residents in
+    scope carrying the tag, as reading each resident's household would."""
+    monkeypatch.setattr(selectors, "SCOPE_AS_BUILDINGS", as_buildings)
+    root = world.users["superuser"]
+    far = add_household(root, registry.other, "202")
+    for n, household in enumerate([registry.households["102"], far, registry.households["201"]]):
+        tagged = add_resident(root, household, name=f"赵{n}", birth=date(1940, 1, 1 + n))
+        actions.tag_resident(actor=root, resident=tagged, group="living_alone")
+    today = timezone.localdate()
+    # 王秀英 leaves the community with her tag; 李强 comes in and is tagged afterwards.
+    for resident, target in (
+        (registry.residents["a"], registry.households["201"]),
+        (registry.residents["c"], registry.households["102"]),
+    ):
+        actions.move_resident(
+            actor=root,
+            resident_id=resident.pk,
+            to_household_id=target.pk,
+            moved_out_on=today,
+            moved_in_on=today,
+            relation_to_head="other",
+        )
+    actions.tag_resident(actor=root, resident=registry.residents["c"], group="living_alone")
+    for user in ("grid_worker", "building_head", "community_staff", "admin", "dispatcher"):
+        account = world.users[user]
+        expected = set(
+            selectors.resident_list(user=account)
+            .filter(tags__group="living_alone")
+            .values_list("name", flat=True)
+        )
+        found = {r.name for r in selectors.resident_search(user=account, group="living_alone")}
+        assert found == expected, user
+    staff = world.users["community_staff"]
+    assert {r.name for r in selectors.resident_search(user=staff, group="living_alone")} == {
+        "赵0",
+        "李强",
+    }
+    with_surname = selectors.resident_search(user=staff, query="李", group="living_alone")
+    assert [r.name for r in with_surname] == ["李强"]
+    assert tag_drift() == []
