@@ -21,6 +21,7 @@ p50/p95 over --repeat runs after a warm-up; EXPLAIN (ANALYZE, BUFFERS) of the qu
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -170,6 +171,7 @@ def run(args: argparse.Namespace) -> None:
     from wangge.cases import selectors as cases
     from wangge.cases.models import Case, Status
     from wangge.core.demo import LOGIN_BY_ROLE
+    from wangge.core.sql import open_case_scan
     from wangge.dashboard import selectors, views
     from wangge.dashboard.history import seed_cases
     from wangge.dashboard.models import CaseRollup, CaseRollupMonth, CaseRollupSlice
@@ -191,7 +193,10 @@ def run(args: argparse.Namespace) -> None:
         with CaptureQueriesContext(connection) as captured:
             fn()
         for i, query in enumerate(captured.captured_queries):
-            with connection.cursor() as cursor:
+            if not query["sql"].lstrip("(").startswith("SELECT") or "set_config" in query["sql"]:
+                continue  # BEGIN, savepoints, the planner settings of open_case_scan
+            scan = open_case_scan() if "FILTER" in query["sql"] else contextlib.nullcontext()
+            with scan, connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
                 plan = "\n".join(r[0] for r in cursor.fetchall())
             plans.append(f"-- {title} [{i + 1}]\n{query['sql']}\n{plan}")

@@ -318,7 +318,13 @@ def case_page(*, user: Any, filters: CaseFilters, cursor: str = "", limit: int =
     qs = filters.apply(case_list(user=user), user=user)
     if cursor:
         created, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
+        # The first condition is implied by the second; it is there for the index: the walk
+        # starts at the cursor instead of filtering every newer row (PostgreSQL does not turn
+        # the OR into an index bound).
+        qs = qs.filter(
+            Q(created_at__lte=created),
+            Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk),
+        )
     ids = filters.category_ids()
     if len(ids) > 1 and connection.features.supports_slicing_ordering_in_compound:
         # A class: the page of each sub-category walks its own newest-first range

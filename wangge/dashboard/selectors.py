@@ -32,6 +32,7 @@ from wangge.accounts.scope import Scope, scope_of
 from wangge.cases.models import OPEN_STATUSES, Case, Category, SlaStatus, Source, Status
 from wangge.cases.sla import sla_q
 from wangge.core.errors import DomainError
+from wangge.core.sql import open_case_scan
 from wangge.dashboard.counters import COMMUNITY_LENGTH
 from wangge.dashboard.models import (
     COUNTERS,
@@ -333,7 +334,8 @@ def clock_counts(*, user: Any, period: Period, length: int, now: datetime) -> Cl
         )
         .annotate(**_clock_aggregates(now))
     )
-    return Clock(length, [dict(r) for r in rows])
+    with open_case_scan():
+        return Clock(length, [dict(r) for r in rows])
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -423,7 +425,8 @@ def summary(
     if clock is not None:
         sums.update(clock.totals())
     else:
-        counted = open_cases(user=user, period=period).aggregate(**_clock_aggregates(now))
+        with open_case_scan():
+            counted = open_cases(user=user, period=period).aggregate(**_clock_aggregates(now))
         sums.update({k: int(v or 0) for k, v in counted.items()})
     today_period = Period(period.scope_code, department_id, today, today)
     links = {
@@ -560,7 +563,8 @@ def _grouped(
             .values("group")
             .annotate(**_clock_aggregates(now))
         )
-        clock = {r["group"]: {k: int(r[k]) for k in CLOCK_COUNTS} for r in late}
+        with open_case_scan():
+            clock = {r["group"]: {k: int(r[k]) for k in CLOCK_COUNTS} for r in late}
     for key, counts in clock.items():
         sums[key].update(counts)
     return {k: v for k, v in sums.items() if v.get("total") or v.get("overdue")}
@@ -910,9 +914,10 @@ def grid_map(
         .values("grid_code")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=sla_q(SlaStatus.OVERDUE, now)))
     )
-    counts: dict[str, dict[str, int]] = {
-        r["grid_code"]: {"open": r["open"], "overdue": r["overdue"]} for r in clock
-    }
+    with open_case_scan():
+        counts: dict[str, dict[str, int]] = {
+            r["grid_code"]: {"open": r["open"], "overdue": r["overdue"]} for r in clock
+        }
     totals: dict[str, int] = {}
     residents: dict[str, int] = {}
     if metric == "per_1000":

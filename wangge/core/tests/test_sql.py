@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from wangge.core.sql import prepared_cursor
+from wangge.core.sql import open_case_scan, prepared_cursor
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the kept, prepared cursor is PostgreSQL's"
@@ -72,3 +72,25 @@ def test_elsewhere_it_is_an_ordinary_cursor(db: Any) -> None:
     with prepared_cursor() as cursor:
         cursor.execute("SELECT %s", [5])
         assert cursor.fetchone() == (5,)
+
+
+def _setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return str(cursor.fetchone()[0])
+
+
+@postgres_only
+def test_the_open_case_scan_settings_hold_inside_only(db: Any) -> None:
+    before = (_setting("enable_bitmapscan"), _setting("work_mem"))
+    with open_case_scan():
+        assert _setting("enable_bitmapscan") == "off"
+        assert _setting("work_mem") == "32MB"
+    assert (_setting("enable_bitmapscan"), _setting("work_mem")) == before
+
+
+def test_the_open_case_scan_changes_nothing_elsewhere(db: Any) -> None:
+    with open_case_scan():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)

@@ -131,17 +131,30 @@ def test_the_numbers_equal_the_case_list_they_link_to(world: World, client: Any)
         assert filters.apply(case_list(user=user), user=user).count() == data["counters"][key]
 
 
-def test_the_summary_reads_rollups_not_cases(
-    world: World, django_assert_max_num_queries: Any
-) -> None:
+def data_queries(run: Any) -> list[str]:
+    """The statements `run()` sends that read data: not the savepoints and planner settings
+    around the open-case counts (core.sql.open_case_scan, PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "SELECT current_setting"))
+        and not q["sql"].startswith("SELECT set_config")
+    ]
+
+
+def test_the_summary_reads_rollups_not_cases(world: World) -> None:
     for _ in range(3):
         case_in(world, Status.IN_PROGRESS)
     user = world.users["dispatcher"]
     selectors.summary(user=user)  # warm the user's scope
     # Whole months from the month grain, today's intake from the day grain, the clock from
     # the open cases: three small queries whatever the number of cases.
-    with django_assert_max_num_queries(3):
-        selectors.summary(user=user)
+    assert len(data_queries(lambda: selectors.summary(user=user))) <= 3
 
 
 def test_rankings_put_each_row_on_one_list_best_first() -> None:
@@ -352,9 +365,7 @@ def test_the_whole_dashboard_equals_its_parts_read_one_by_one(world: World, role
     assert data["counters"]["overdue"] >= 1
 
 
-def test_the_whole_dashboard_reads_no_day_rows_for_whole_months(
-    world: World, django_assert_max_num_queries: Any
-) -> None:
+def test_the_whole_dashboard_reads_no_day_rows_for_whole_months(world: World) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -370,8 +381,7 @@ def test_the_whole_dashboard_reads_no_day_rows_for_whole_months(
     # The territory, the clock, the counters per (street, department), today's intake, names of
     # streets, departments and classes, the category slices (whole years), the source
     # slices, the trend.
-    with django_assert_max_num_queries(10):
-        selectors.dashboard_data(user=user)
+    assert len(data_queries(lambda: selectors.dashboard_data(user=user))) <= 10
 
 
 def test_whole_years_are_those_wholly_inside_the_period() -> None:
