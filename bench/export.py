@@ -11,7 +11,6 @@ file size and the peak resident memory of the process (ru_maxrss) before and aft
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -19,19 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def peak_mb() -> float:
-    """This process's peak resident memory (VmHWM). Not ru_maxrss: Linux carries that over an
-    exec, so a bench started from a big process (bench/dashboard.py) would report its parent's."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from memory import peak_rss_mb as peak_mb  # noqa: E402
 
 
 def main() -> None:

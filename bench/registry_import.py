@@ -44,6 +44,9 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from memory import peak_rss_mb as rss_mb  # noqa: E402
 
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "wangge_bench_registry"
@@ -55,19 +58,6 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰海燕文德金凤淑珍子轩梓涵浩然一诺雨桐"
 TAGS = ("独居老人", "空巢老人", "低保", "退役军人", "重点关注", "残疾人")
 WEIGHTS = (3, 3, 2, 2, 1, 1)
-
-
-def rss_mb() -> float:
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over an exec, so a phase would report the
-    # peak of the process that started it (the workbook writer) if that was higher.
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_seconds() -> float:

@@ -90,7 +90,6 @@ def test_the_open_case_scan_settings_hold_inside_only(db: Any) -> None:
 
 
 def test_the_open_case_scan_changes_nothing_elsewhere(db: Any) -> None:
-    with open_case_scan():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            assert cursor.fetchone() == (1,)
+    with open_case_scan(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
