@@ -25,6 +25,7 @@ from wangge.accounts.models import ApiToken, User
 from wangge.core import ratelimit
 from wangge.core.errors import Conflict, DomainError, PermissionDenied
 from wangge.core.middleware import COUNTED
+from wangge.core.responses import too_many_requests
 from wangge.core.sql import Columns, prepared_cursor
 
 # How often a token's last_used_at is refreshed: not a write on every request.
@@ -195,19 +196,7 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(ratelimit.RateLimited)
 def on_rate_limited(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
-    return _errors(
-        request,
-        429,
-        [
-            {
-                "field": None,
-                "code": "rate_limited",
-                "message": f"请求过于频繁，请 {exc.retry_after} 秒后再试"
-                f" (too many requests; retry after {exc.retry_after} s)",
-            }
-        ],
-        headers={"Retry-After": str(exc.retry_after)},
-    )
+    return too_many_requests(request, retry_after=exc.retry_after)
 
 
 @api.exception_handler(HttpError)

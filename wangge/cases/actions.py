@@ -272,6 +272,15 @@ def _transition(
 
 # --- intake --------------------------------------------------------------------------------
 
+# A title made from a report's text (随手拍, Open311, hotline rows without one): its first line.
+TITLE_LENGTH = 40
+
+
+def title_from(text: str) -> str:
+    """The first line of `text`, shortened to TITLE_LENGTH characters with "…"."""
+    first = text.strip().splitlines()[0].strip() if text and text.strip() else ""
+    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
+
 
 def _check_text(value: str, *, field: str, label: Any, max_length: int, required: bool) -> str:
     value = (value or "").strip()

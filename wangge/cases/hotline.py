@@ -43,7 +43,6 @@ NUMBER_RE = re.compile(r"^[\w\-./]{1,56}$")
 _DATE_RE = re.compile(
     r"^(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$"
 )
-TITLE_LENGTH = 40
 # How far in the future a receiving time may lie (clock skew between the systems).
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -211,11 +210,6 @@ def parse_phone(value: Any) -> str:
     raise ValueError(_("电话号码格式不正确 (not a phone number)"))
 
 
-def _title_from(content: str) -> str:
-    first = content.strip().splitlines()[0].strip() if content.strip() else ""
-    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
-
-
 class Checker:
     """Checks rows one by one; knows the categories, the fallback grid and the numbers seen."""
 
@@ -276,7 +270,7 @@ class Checker:
             bad("content", _("请填写诉求内容 (required)"))
         elif len(content) > 2000:
             bad("content", _("诉求内容不能超过 2000 个字 (too long)"))
-        title = _text(cell("title")) or _title_from(content)
+        title = _text(cell("title")) or actions.title_from(content)
         if len(title) > 100:
             bad("title", _("标题不能超过 100 个字 (too long)"))
         name = _text(cell("name"))

@@ -230,12 +230,12 @@ class PlaceFinder:
                 grid_id = grid_locator().locate(lon, lat)
                 if (
                     grid_id is not None
-                    and OrgUnit.objects.filter(pk=grid_id, code__startswith=code).exists()
+                    and OrgUnit.objects.filter(pk=grid_id, code__codeprefix=code).exists()
                 ):
                     found = grid_id
             if found is None:
                 found = (
-                    OrgUnit.objects.filter(level=Level.GRID, code__startswith=code)
+                    OrgUnit.objects.filter(level=Level.GRID, code__codeprefix=code)
                     .order_by("code")
                     .values_list("pk", flat=True)
                     .first()

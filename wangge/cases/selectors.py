@@ -29,6 +29,7 @@ from wangge.cases.models import (
 from wangge.cases.sla import sla_q
 from wangge.cases.workflow import DESK
 from wangge.core.errors import DomainError
+from wangge.territory.geo import EARTH_RADIUS_M
 
 
 def _codes_with(scope: Scope, roles: frozenset[str] | set[str]) -> list[str]:
@@ -387,6 +388,20 @@ def category_list() -> QuerySet[Category]:
     )
 
 
+def category_groups() -> tuple[list[tuple[Category, list[Category]]], list[Category]]:
+    """The active sub-categories grouped under their class (classes without one left out), and
+    the same sub-categories in one list: what the reporting forms' category pickers show."""
+    groups: dict[int, tuple[Category, list[Category]]] = {}
+    subs: list[Category] = []
+    for category in category_list():
+        if category.parent_id is None:
+            groups.setdefault(category.pk, (category, []))
+        elif category.parent_id in groups:
+            groups[category.parent_id][1].append(category)
+            subs.append(category)
+    return [g for g in groups.values() if g[1]], subs
+
+
 # --- the pages' choices and overviews ---------------------------------------------------------
 
 
@@ -557,8 +572,6 @@ def dispatch_choices(*, case: Case) -> tuple[list[Any], list[Any], int | None]:
 # --- public reads (no login): residents' tracking, duplicate check and the public map ---------
 # These return cases to people without an account: callers (wangge.public) decide what of them
 # may be shown. Nothing here is scoped by a user.
-
-EARTH_RADIUS_M = 6_371_008.8
 
 
 def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

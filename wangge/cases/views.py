@@ -379,13 +379,7 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
         role__in=[Role.GRID_WORKER, Role.BUILDING_HEAD],
         unit__isnull=False,
     ).select_related("unit")
-    groups: dict[int, tuple[Any, list[Any]]] = {}
-    categories = list(selectors.category_list())
-    for category in categories:
-        if category.parent_id is None:
-            groups.setdefault(category.pk, (category, []))
-        elif category.parent_id in groups:
-            groups[category.parent_id][1].append(category)
+    groups, subs = selectors.category_groups()
     selected = str(form["category"].value() or "")
     return render(
         request,
@@ -395,10 +389,10 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
             "error": error,
             "error_label": _label(error),
             "grids": [m.unit for m in my_grids],
-            "category_groups": [g for g in groups.values() if g[1]],
+            "category_groups": groups,
             "selected_category": selected,
             "question_blocks": form_questions(
-                categories,
+                subs,
                 selected=selected,
                 data=request.POST if request.method == "POST" else None,
                 errors=answer_errors(error) if error else {},

@@ -7,6 +7,7 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping, shape
 
+from wangge.territory.geo import rounded_coordinates
 from wangge.territory.models import OrgUnit, TerritoryState
 
 # About 5 m: invisible at district zoom, and a grid keeps a few dozen vertices instead of hundreds.
@@ -15,12 +16,6 @@ DECIMALS = 6
 
 _lock = threading.Lock()
 _cache: dict[tuple[int, str], dict[str, dict[str, Any]]] = {}
-
-
-def _rounded(coords: Any) -> Any:
-    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
-        return [round(float(c), DECIMALS) for c in coords]
-    return [_rounded(c) for c in coords]
 
 
 def simplified_grids(prefix: str) -> dict[str, dict[str, Any]]:
@@ -32,7 +27,7 @@ def simplified_grids(prefix: str) -> dict[str, dict[str, Any]]:
     if hit is not None:
         return hit
     rows = list(
-        OrgUnit.objects.filter(code__startswith=prefix, level="grid", boundary__isnull=False)
+        OrgUnit.objects.filter(code__codeprefix=prefix, level="grid", boundary__isnull=False)
         .order_by("code")
         .values_list("code", "boundary")
     )
@@ -48,7 +43,10 @@ def simplified_grids(prefix: str) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for (code, _b), geom in zip(rows, simple, strict=True):
         data = mapping(geom)
-        result[code] = {"type": data["type"], "coordinates": _rounded(data["coordinates"])}
+        result[code] = {
+            "type": data["type"],
+            "coordinates": rounded_coordinates(data["coordinates"], DECIMALS),
+        }
     with _lock:
         if len(_cache) > 64:
             _cache.clear()

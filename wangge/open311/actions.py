@@ -19,7 +19,6 @@ from wangge.open311.params import NewRequest
 KEY_PREFIX = "o311_"
 # How often a key's last_used_at is refreshed: not a write on every request.
 LAST_USED_RESOLUTION_SECONDS = 60
-TITLE_LENGTH = 40
 
 
 def hash_key(raw: str) -> str:
@@ -175,8 +174,7 @@ def file_request(*, key: Open311ApiKey, request: NewRequest, category: Category)
     if request.media_url:
         # We do not fetch other servers' media; staff open the link themselves.
         description = f"{description}\n{_('图片')}：{request.media_url}".strip()
-    first_line = request.description.strip().splitlines()[0].strip() if request.description else ""
-    title = first_line if len(first_line) <= TITLE_LENGTH else first_line[: TITLE_LENGTH - 1] + "…"
+    title = case_actions.title_from(request.description)
     try:
         return case_actions.create_case(
             actor=key.user,

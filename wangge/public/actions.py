@@ -18,7 +18,6 @@ KEY_PREFIX = "resident:"
 _KEY_RE = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 )
-TITLE_LENGTH = 40
 
 
 def idempotency_key(client_key: str) -> str | None:
@@ -28,12 +27,6 @@ def idempotency_key(client_key: str) -> str | None:
     if not _KEY_RE.fullmatch(client_key):
         return None
     return KEY_PREFIX + uuid.UUID(client_key).hex
-
-
-def title_from(description: str) -> str:
-    """A case title from the resident's description: its first line, shortened."""
-    first = (description or "").strip().splitlines()[0].strip() if description.strip() else ""
-    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
 
 
 def receipt_text(case: Case, *, link: str) -> str:
@@ -69,7 +62,7 @@ def submit_report(
         case = case_actions.create_case(
             actor=None,
             category=category,
-            title=title_from(description),
+            title=case_actions.title_from(description),
             description=description,
             lon=lon,
             lat=lat,

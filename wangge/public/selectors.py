@@ -13,6 +13,7 @@ from shapely.geometry import mapping, shape
 from wangge.cases import selectors as case_selectors
 from wangge.cases.models import Category, Status
 from wangge.public.present import PLAIN_STATUS
+from wangge.territory.geo import rounded_coordinates
 from wangge.territory.models import Level, OrgUnit, TerritoryState
 
 USAGE_DAYS = 90
@@ -70,14 +71,6 @@ def map_classes() -> list[Category]:
     return list(case_selectors.category_list().filter(parent__isnull=True))
 
 
-def _rounded(value: Any, decimals: int) -> Any:
-    if isinstance(value, float):
-        return round(value, decimals)
-    if isinstance(value, list | tuple):
-        return [_rounded(v, decimals) for v in value]
-    return value
-
-
 def street_outlines() -> str:
     """The district's streets as GeoJSON text, simplified; cached per boundary version."""
     version = TerritoryState.current_version()
@@ -95,7 +88,7 @@ def street_outlines() -> str:
                 "type": "Feature",
                 "geometry": {
                     "type": geometry["type"],
-                    "coordinates": _rounded(geometry["coordinates"], OUTLINE_DECIMALS),
+                    "coordinates": rounded_coordinates(geometry["coordinates"], OUTLINE_DECIMALS),
                 },
                 "properties": {"name": unit.name},
             }

@@ -74,10 +74,10 @@ def registry_q(user: Any, building: str = "") -> Q:
     parts: list[Q] = []
     for code, roles in scope.roles_by_code.items():
         if roles & (READ_ROLES - {Role.BUILDING_HEAD}):
-            parts.append(Q(**{f"{prefix}grid__code__startswith": code}))
+            parts.append(Q(**{f"{prefix}grid__code__codeprefix": code}))
         elif Role.BUILDING_HEAD in roles:
             parts.append(
-                Q(**{f"{prefix}grid__code__startswith": code, f"{prefix}building_head": user.pk})
+                Q(**{f"{prefix}grid__code__codeprefix": code, f"{prefix}building_head": user.pk})
             )
     return reduce(or_, parts) if parts else _nothing()
 
@@ -390,7 +390,7 @@ def audit_list(*, user: Any) -> QuerySet[AccessAudit]:
     codes = [code for code, roles in scope.roles_by_code.items() if roles & AUDIT_ROLES]
     if not codes:
         return AccessAudit.objects.none()
-    return AccessAudit.objects.filter(reduce(or_, (Q(grid_code__startswith=c) for c in codes)))
+    return AccessAudit.objects.filter(reduce(or_, (Q(grid_code__codeprefix=c) for c in codes)))
 
 
 # --- 联户: party members and the households they keep in touch with ----------------------------
@@ -456,7 +456,7 @@ def member_links(*, member: Resident) -> list[PartyMemberLink]:
 def link_buildings(*, user: Any, member: Resident) -> QuerySet[Building]:
     """Buildings of the member's community that the user sees: where households may be picked."""
     code = community_code(member.household.building)
-    return building_list(user=user).filter(grid__code__startswith=code)
+    return building_list(user=user).filter(grid__code__codeprefix=code)
 
 
 def link_candidates(*, member: Resident, building: Building) -> list[Household]:
@@ -668,7 +668,7 @@ def coverage_households(
     in_month = Q(visits__visited_at__gte=start, visits__visited_at__lt=end)
     return list(
         special_households(user=user, group=group)
-        .filter(building__grid__code__startswith=code)
+        .filter(building__grid__code__codeprefix=code)
         .annotate(last_visit=Max("visits__visited_at", filter=in_month))
         .prefetch_related(Prefetch("residents", queryset=tagged, to_attr="tagged"))
         .order_by(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
+from wangge.cases.selectors import category_groups
 from wangge.core.errors import DomainError
 from wangge.registry import actions, selectors
 from wangge.registry.forms import (
@@ -291,21 +292,6 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _category_groups() -> tuple[list[tuple[Any, list[Any]]], list[Any]]:
-    """(sub-categories grouped by class, every sub-category) for the category picker."""
-    from wangge.cases.selectors import category_list
-
-    groups: dict[int, tuple[Any, list[Any]]] = {}
-    subs = []
-    for category in category_list():
-        if category.parent_id is None:
-            groups.setdefault(category.pk, (category, []))
-        elif category.parent_id in groups:
-            groups[category.parent_id][1].append(category)
-            subs.append(category)
-    return [g for g in groups.values() if g[1]], subs
-
-
 def _visit_page(
     request: HttpRequest,
     pk: int,
@@ -318,7 +304,7 @@ def _visit_page(
     if form is None:
         first_line = visit.findings.strip().splitlines()[0] if visit.findings.strip() else ""
         form = VisitCaseForm(initial={"title": first_line[:100]})
-    groups, subs = _category_groups()
+    groups, subs = category_groups()
     selected = str(form["category"].value() or "")
     context = {
         "visit": visit,

@@ -102,6 +102,14 @@ def clean_boundary(geojson: Any) -> CleanBoundary:
     return CleanBoundary(repaired, repaired=True, note=f"已自动修复 (repaired): {reason}")
 
 
+def rounded_coordinates(coords: Any, decimals: int) -> Any:
+    """GeoJSON coordinates (nested lists of positions) with every number rounded: for maps
+    sent to browsers, where a metre (5 decimals) or ten (4) is plenty."""
+    if isinstance(coords, list | tuple) and coords and isinstance(coords[0], int | float):
+        return [round(float(c), decimals) for c in coords]
+    return [rounded_coordinates(c, decimals) for c in coords]
+
+
 def area_m2(geom: BaseGeometry) -> float:
     if geom.is_empty:
         return 0.0

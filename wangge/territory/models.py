@@ -1,8 +1,9 @@
 """The territory tree (区→街道→社区→网格→微网格), departments and buildings.
 
 A unit's code is its materialised path: a child's code is its parent's code plus three digits
-(DOMAIN.md §1), so a subtree is `code__startswith` on one indexed column and ancestors are the
-code's prefixes. See docs/decisions/0002-codes-as-materialised-path.md.
+(DOMAIN.md §1), so a subtree is `code__codeprefix` (an index range, core/lookups.py) on one
+indexed column and ancestors are the code's prefixes. See
+docs/decisions/0002-unit-codes-are-the-materialised-path.md.
 """
 
 from typing import Any

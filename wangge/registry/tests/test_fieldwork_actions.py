@@ -495,6 +495,17 @@ def test_bad_move_dates_are_all_reported(registry: RegistryWorld, world) -> None
             relation_to_head="child",
         )
     assert [e.field for e in exc.value.errors] == ["moved_out_on", "moved_in_on"]
+    # Moving in tomorrow is refused on its own (not because it precedes the move-out).
+    with pytest.raises(ValidationFailed) as exc:
+        actions.move_resident(
+            actor=world.users["grid_worker"],
+            resident_id=registry.residents["b"].pk,
+            to_household_id=registry.households["102"].pk,
+            moved_out_on=today,
+            moved_in_on=today + timedelta(days=1),
+            relation_to_head="child",
+        )
+    assert [e.field for e in exc.value.errors] == ["moved_in_on"]
     assert (
         Resident.objects.get(pk=registry.residents["b"].pk).household == registry.households["101"]
     )
