@@ -201,6 +201,16 @@ def run(args: argparse.Namespace) -> None:
                 plan = "\n".join(r[0] for r in cursor.fetchall())
             plans.append(f"-- {title} [{i + 1}]\n{query['sql']}\n{plan}")
 
+    def vacuum() -> None:
+        with connection.cursor() as cursor:
+            for table in (
+                "cases_case",
+                "dashboard_caserollup",
+                "dashboard_caserollupmonth",
+                "dashboard_caserollupslice",
+            ):
+                cursor.execute(f"VACUUM ANALYZE {table}")
+
     for size in [int(s) for s in args.sizes.split(",")]:
         timeout("0")
         have = Case.objects.count()
@@ -212,11 +222,7 @@ def run(args: argparse.Namespace) -> None:
                 f"(copies of the seeded history, see replicate())",
                 flush=True,
             )
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE cases_case")
-                cursor.execute("VACUUM ANALYZE dashboard_caserollup")
-                cursor.execute("VACUUM ANALYZE dashboard_caserollupmonth")
-                cursor.execute("VACUUM ANALYZE dashboard_caserollupslice")
+            vacuum()
             have = Case.objects.count()
         if size > have:
             # Timelines are left out: neither the counters nor the list read them (seed_cases
@@ -227,11 +233,7 @@ def run(args: argparse.Namespace) -> None:
                 f"({result.rate:,.0f}/s, counters {result.rollup_seconds:.0f} s)",
                 flush=True,
             )
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE cases_case")
-                cursor.execute("VACUUM ANALYZE dashboard_caserollup")
-                cursor.execute("VACUUM ANALYZE dashboard_caserollupmonth")
-                cursor.execute("VACUUM ANALYZE dashboard_caserollupslice")
+            vacuum()
         load = os.getloadavg()
         print(
             f"\n== {Case.objects.count():,} cases, {CaseRollup.objects.count():,} day rows, "

@@ -47,6 +47,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from memory import peak_rss_mb as rss_mb  # noqa: E402
+from openpyxl.utils import get_column_letter  # noqa: E402
+
+from wangge.core.validators import id_number_check_char  # noqa: E402
 
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "wangge_bench_registry"
@@ -86,21 +89,12 @@ PKG = "http://schemas.openxmlformats.org/package/2006"
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
-def _col(i: int) -> str:
-    name = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        name = chr(65 + r) + name
-    return name
-
-
 def write_xlsx(path: Path, sheets: list[tuple[str, list[str], Iterator[list[Any]], int]]) -> None:
     """Shared strings, a <dimension> per sheet, streamed: what Excel and WPS produce."""
     strings: dict[str, int] = {}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for n, (_title, header, rows, count) in enumerate(sheets, 1):
-            cols = [_col(i) for i in range(len(header))]
+            cols = [get_column_letter(i + 1) for i in range(len(header))]
             with z.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as f:
                 f.write(
                     f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="{NS}">'
@@ -182,11 +176,6 @@ def write_xlsx(path: Path, sheets: list[tuple[str, list[str], Iterator[list[Any]
         )
 
 
-def _check_char(first17: str) -> str:
-    weights = [pow(2, 17 - i, 11) for i in range(17)]
-    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights, strict=True)) % 11]
-
-
 def make_workbook(path: Path, size: int, addresses: list[str]) -> dict[str, int]:
     rng = random.Random(size)
     households = int(size / RESIDENTS_PER_HOUSEHOLD)
@@ -230,7 +219,7 @@ def make_workbook(path: Path, size: int, addresses: list[str]) -> dict[str, int]
                     male = rng.random() < 0.5
                     order = rng.randrange(500) * 2 + (1 if male else 0)
                     first17 = f"1101{rng.randrange(1, 20):02d}{birth:%Y%m%d}{order:03d}"
-                    id_number = first17 + _check_char(first17)
+                    id_number = first17 + id_number_check_char(first17)
                     if id_number not in used_ids:
                         used_ids.add(id_number)
                         break

@@ -1,8 +1,9 @@
 """Fixed-window rate limits kept in Django's cache, and the client address they are keyed on.
 
 `hit()` counts one request for a (bucket, key) pair and raises `RateLimited` once the pair is over
-its limit in the current window; `RateLimitMiddleware` turns that into a 429 with Retry-After.
-With CACHE_URL=redis://… the counters are shared by every process (SET NX + INCR, atomic); with
+its limit in the current window; `RequestGuardMiddleware` (and, for bearer-token API calls, the
+staff API's exception handler) turns that into a 429 with Retry-After.
+With CACHE_URL=redis://… the counters are shared by every process (INCR + SET NX, atomic); with
 the local-memory default each process counts on its own, so the real limit is limit × processes.
 """
 
@@ -18,10 +19,10 @@ from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 
-# Keys a person can read in `redis-cli keys 'wangge:rl:*'`; anything else (tokens, odd
-# characters, very long strings) is hashed so a client can never shape the cache key.
 logger = logging.getLogger(__name__)
 
+# Keys a person can read in `redis-cli keys '*:rl:*'`; anything else (tokens, odd characters,
+# very long strings) is hashed so a client can never shape the cache key.
 _PLAIN_KEY = re.compile(r"[\w.:\-\[\]]{1,80}")
 
 
@@ -111,4 +112,4 @@ def client_ip(request: HttpRequest) -> str:
                 # Garbage from the far side of the proxy: the proxy is the best we know.
                 return peer
     # Every hop is one of ours (an internal client): the far end of the chain is the client.
-    return chain[0] if chain and _is_trusted(chain[0], trusted) else peer
+    return chain[0] if chain else peer

@@ -379,13 +379,3 @@ def run_export(*, export_id: int) -> str:
             status=ExportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()
         )
         return "failed"
-
-
-def export_get(*, user: Any, pk: int) -> "Export":
-    """An export, only for the person who asked for it (404 for anyone else)."""
-    from wangge.dashboard.models import Export
-
-    export = Export.objects.filter(pk=pk, requested_by_id=getattr(user, "pk", None)).first()
-    if export is None:
-        raise Http404("export not found")
-    return export

@@ -39,6 +39,7 @@ from wangge.dashboard.models import (
     CaseRollup,
     CaseRollupMonth,
     CaseRollupSlice,
+    Export,
     SliceKind,
 )
 from wangge.territory.models import Department, Level, OrgUnit
@@ -973,3 +974,11 @@ def grid_map(
         "legend": legend(top, metric),
         "features": features,
     }
+
+
+def export_get(*, user: Any, pk: int) -> Export:
+    """An export, only for the person who asked for it (404 for anyone else)."""
+    export = Export.objects.filter(pk=pk, requested_by_id=getattr(user, "pk", None)).first()
+    if export is None:
+        raise Http404("export not found")
+    return export

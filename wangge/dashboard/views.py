@@ -216,7 +216,7 @@ def export_report(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress of an export: a page, or (htmx polling) just its progress box."""
-    export = actions.export_get(user=request.user, pk=pk)
+    export = selectors.export_get(user=request.user, pk=pk)
     template = (
         "dashboard/_export_progress.html"
         if request.headers.get("HX-Request")
@@ -230,7 +230,7 @@ def export_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def export_download(request: HttpRequest, pk: int) -> FileResponse:
-    export = actions.export_get(user=request.user, pk=pk)
+    export = selectors.export_get(user=request.user, pk=pk)
     if export.status != ExportStatus.DONE or not export.file:
         raise Http404("export not ready")
     response = FileResponse(

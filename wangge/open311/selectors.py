@@ -14,6 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from wangge.cases import selectors as case_selectors
 from wangge.cases.models import OPEN_STATUSES, Case, CaseEvent, CasePhoto, Category, Status
 from wangge.core.errors import DomainError
 from wangge.open311.actions import hash_key
@@ -110,11 +111,7 @@ def _private_category_ids() -> list[int]:
     codes = list(getattr(settings, "WANGGE_OPEN311_PRIVATE_CATEGORIES", []) or [])
     if not codes:
         return []
-    return list(
-        Category.objects.filter(Q(code__in=codes) | Q(parent__code__in=codes)).values_list(
-            "pk", flat=True
-        )
-    )
+    return case_selectors.category_ids_under(codes)
 
 
 def visible_q(key: Open311ApiKey | None) -> Q:

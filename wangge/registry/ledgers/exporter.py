@@ -6,6 +6,7 @@ before the file is made."""
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import batched
 from typing import IO, Any
 
 from django.db import transaction
@@ -215,17 +216,6 @@ def _households(buildings: QuerySet[Building], reveal: bool) -> tuple[Iterator[l
     return rows(), count
 
 
-def _chunks(iterator: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in iterator:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _residents(buildings: QuerySet[Building], reveal: bool) -> tuple[Iterator[list[Any]], int]:
     qs = Resident.objects.filter(household__building__in=buildings).order_by(
         "household__building__grid__code",
@@ -258,7 +248,7 @@ def _residents(buildings: QuerySet[Building], reveal: bool) -> tuple[Iterator[li
             "residence_type",
             "relation_to_head",
         ).iterator(chunk_size=CHUNK)
-        for chunk in _chunks(values, CHUNK):
+        for chunk in batched(values, CHUNK):
             tags: dict[int, list[tuple[str, str]]] = defaultdict(list)
             for resident_id, group, level in (
                 ResidentTag.objects.filter(resident_id__in=[r[0] for r in chunk])

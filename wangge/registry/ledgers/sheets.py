@@ -585,10 +585,10 @@ class SheetLayout:
         """The sheet's known columns with what a blank cell means (REQUIRED if it may not)."""
         return [(c, blank_value(c)) for c in self.spec.columns if c.key in self.positions]
 
-    def rows(self, *, ahead: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(row number, {column key: raw value}) for each non-empty data row. With `ahead`,
-        read by a thread of its own a few thousand rows ahead of the caller (read_ahead)."""
-        return read_ahead(self._rows()) if ahead else self._rows()
+    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(row number, {column key: raw value}) for each non-empty data row, read by a thread
+        of its own a few thousand rows ahead of the caller (read_ahead)."""
+        return read_ahead(self._rows())
 
     def _rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         columns = {i + 1: key for key, i in self.positions.items()}
