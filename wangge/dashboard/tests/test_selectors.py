@@ -7,7 +7,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from wangge.cases.models import Case, Rating, Source, Status
+from wangge.cases.models import Case, Rating, SlaStatus, Source, Status
 from wangge.cases.tests.helpers import case_in, category, do, report
 from wangge.core.tests.fixtures import World
 from wangge.dashboard import selectors
@@ -60,6 +60,66 @@ def test_it_counts_overdue_and_due_soon_by_the_clock(world: World) -> None:
     soon = case.due_soon_at + timedelta(minutes=1)
     counters = selectors.summary(user=world.users["dispatcher"], now=soon)["counters"]
     assert (counters["due_soon"], counters["overdue"]) == (1, 0)
+
+
+def test_the_clock_reads_the_cases_on_it_and_agrees_with_each_cases_sla_status(
+    world: World,
+) -> None:
+    from wangge.cases.sla import sla_status
+
+    now = timezone.now()
+    h = timedelta(hours=1)
+    # (status, due soon from, resolution deadline, paused at, signed, response deadline)
+    shapes = [
+        (Status.IN_PROGRESS, now + 2 * h, now + 4 * h, None, True, now - h),  # normal
+        (Status.IN_PROGRESS, now - h, now + h, None, True, now - h),  # due soon
+        (Status.HANDLED, now - 3 * h, now - h, None, True, now - h),  # overdue
+        (
+            Status.SUSPENDED,
+            now - 3 * h,
+            now + 5 * h,
+            now - 2 * h,
+            True,
+            now - h,
+        ),  # paused, due soon
+        (Status.SUSPENDED, now - h, now + h, now - 2 * h, True, now - h),  # paused before: normal
+        (Status.SUSPENDED, now - 5 * h, now - 4 * h, now - 2 * h, True, now - h),  # paused, late
+        # A "due soon from" after the deadline (an edited category): overdue all the same.
+        (Status.IN_PROGRESS, now + 2 * h, now - h, None, True, now - h),
+        (Status.DISPATCHED, now + 2 * h, now + 4 * h, None, False, now - h),  # unsigned, late
+        (Status.DISPATCHED, now + 2 * h, now + 4 * h, None, False, now + h),  # unsigned, in time
+        (Status.REPORTED, now - h, now + h, None, False, now - 2 * h),  # due soon and unsigned
+    ]
+    for status, due_soon, due, paused, signed, response in shapes:
+        case = report(world)
+        Case.objects.filter(pk=case.pk).update(
+            status=status,
+            due_soon_at=due_soon,
+            resolution_due_at=due,
+            paused_at=paused,
+            signed_at=now - 2 * h if signed else None,
+            response_due_at=response,
+        )
+    cases = list(Case.objects.all())
+    statuses = [sla_status(c, now) for c in cases]
+    sums = selectors.summary(user=world.users["dispatcher"], now=now)["sums"]
+    assert (
+        (sums["due_soon"], sums["overdue"])
+        == (
+            statuses.count(SlaStatus.DUE_SOON),
+            statuses.count(SlaStatus.OVERDUE),
+        )
+        == (3, 3)
+    )
+    late_unsigned = [
+        c for c in cases if c.signed_at is None and c.paused_at is None and c.response_due_at < now
+    ]
+    assert sums["late_unsigned"] == len(late_unsigned) == 2
+    # The dashboard's grouped read counts the same.
+    data = selectors.dashboard_data(user=world.users["dispatcher"], now=now)
+    assert {k: data["sums"][k] for k in selectors.CLOCK_COUNTS} == {
+        k: sums[k] for k in selectors.CLOCK_COUNTS
+    }
 
 
 def test_it_shows_each_user_only_their_subtree(world: World) -> None:
@@ -152,9 +212,17 @@ def test_the_summary_reads_rollups_not_cases(world: World) -> None:
         case_in(world, Status.IN_PROGRESS)
     user = world.users["dispatcher"]
     selectors.summary(user=user)  # warm the user's scope
-    # Whole months from the month grain, today's intake from the day grain, the clock from
-    # the open cases: three small queries whatever the number of cases.
-    assert len(data_queries(lambda: selectors.summary(user=user))) <= 3
+    # Whole months from the month grain, today's intake from the day slices, the clock from
+    # the cases on the clock: four small queries whatever the number of cases.
+    queries = data_queries(lambda: selectors.summary(user=user))
+    assert len(queries) <= 4
+    # The case table is read only where the clock runs: cases whose clock_start has passed
+    # (LEAST on PostgreSQL, MIN on SQLite) and unsigned ones past their response deadline,
+    # never the whole open backlog.
+    case_reads = [q for q in queries if '"cases_case"' in q]
+    assert len(case_reads) == 2
+    assert any(("LEAST(" in q or "MIN(" in q) for q in case_reads)
+    assert any('"response_due_at" <' in q for q in case_reads)
 
 
 def test_rankings_put_each_row_on_one_list_best_first() -> None:
@@ -199,6 +267,14 @@ def test_whole_months_come_from_the_month_grain_and_edges_from_days(world: World
         assert from_parts == (from_days or 0) == cases.count(), (date_from, date_to)
         whole = selectors.whole_months(date_from, date_to, today)
         assert any(p.monthly for p in parts) == (whole is not None)
+        # The summary takes its edge days from the day slices (communities, not grids): the
+        # same numbers, and no day × grid row when the range has whole months.
+        sliced = selectors.rollup_parts(user=user, period=period, today=today, day_slices=True)
+        assert sum(p.rows.aggregate(n=Sum("total"))["n"] or 0 for p in sliced) == cases.count()
+        if whole is not None:
+            assert all(p.rows.model is not CaseRollup for p in sliced), (date_from, date_to)
+        summary = selectors.summary(user=user, date_from=date_from, date_to=date_to)
+        assert summary["counters"]["total"] == cases.count(), (date_from, date_to)
     # A grid-level scope cannot use the month × community grain.
     assert [
         p.monthly
@@ -375,13 +451,15 @@ def test_the_whole_dashboard_reads_no_day_rows_for_whole_months(world: World) ->
     with CaptureQueriesContext(connection) as queries:
         selectors.dashboard_data(user=user)
     day_rows = [q["sql"] for q in queries.captured_queries if '"dashboard_caserollup"' in q["sql"]]
-    assert len(day_rows) == 1  # today's intake (今日办件)
+    assert day_rows == []  # today's intake (今日办件) too comes from the day slices
     open_cases = [q["sql"] for q in queries.captured_queries if '"cases_case"' in q["sql"]]
-    assert len(open_cases) == 1  # 即将超时 / 已超时 counted once for every panel
-    # The territory, the clock, the counters per (street, department), today's intake, names of
-    # streets, departments and classes, the category slices (whole years), the source
-    # slices, the trend.
-    assert len(data_queries(lambda: selectors.dashboard_data(user=user))) <= 10
+    # 即将超时 / 已超时 counted once for every panel: the cases on the clock and the unsigned
+    # ones past their response deadline.
+    assert len(open_cases) == 2
+    # The territory, the clock (two reads), the counters per (street, department), today's
+    # intake, names of streets, departments and classes, the category slices (whole years),
+    # the source slices, the trend.
+    assert len(data_queries(lambda: selectors.dashboard_data(user=user))) <= 11
 
 
 def test_whole_years_are_those_wholly_inside_the_period() -> None:
