@@ -9,9 +9,9 @@ On PostgreSQL numpy simulates only narrow numeric columns (indexes into the grid
 categories, texts and names; timestamps), which are copied in binary into a temporary table;
 the database assembles the wide case rows and their timelines with `INSERT … SELECT` (CASES_SQL,
 EVENTS_SQL). Elsewhere (SQLite: tests, small demos) the same simulation becomes Python rows for
-`bulk_create`. Either way the whole load is one transaction, and the dashboard's rollups and
-marks are then computed by the database with the recount's own SQL
-(`dashboard.actions.count_cases`), so the counters equal a recount.
+`bulk_create`. Either way the whole load is one transaction, and the dashboard's marks are
+then computed by the database with the recount's own rules and the rollups summed from them
+(`dashboard.actions.count_loaded`; `count_cases` on SQLite), so the counters equal a recount.
 
 This bypasses `cases.actions` on purpose: the rows it writes are what the actions would have
 written for the same history, and tests check them against the actions' own rules (deadlines,
@@ -46,7 +46,7 @@ from wangge.cases.models import (
     Status,
 )
 from wangge.core.demo import DISTRICT_CODE, GIVEN_NAMES, LOGIN_BY_ROLE, SURNAMES, DemoError
-from wangge.dashboard.actions import count_cases
+from wangge.dashboard.actions import count_cases, count_loaded
 from wangge.dashboard.models import CaseMark, CaseRollup
 from wangge.territory.models import Building, Department, Level, OrgUnit
 from wangge.workcalendar import deadlines
@@ -1257,10 +1257,11 @@ def seed_cases(
     binary into a temporary table and turned into case rows (texts, names, codes) by one
     INSERT … SELECT per chunk; the timeline is another INSERT … SELECT from the cases. A load at
     least as large as the table (and 100,000 cases) rebuilds the case, timeline, mark and day
-    rollup tables' secondary indexes once at the end instead of updating them per row (`defer_indexes`), and a
-    superuser skips the foreign-key triggers (`trust_references`): the tables are locked
-    meanwhile. The counters are added by the recount's own SQL over the new cases
-    (`dashboard.actions.count_cases`). `timeline=False` (benchmarks of counters and lists
+    rollup tables' secondary indexes once at the end instead of updating them per row
+    (`defer_indexes`; the day rollups are then rewritten whole), and a superuser skips the
+    foreign-key triggers (`trust_references`): the tables are locked meanwhile. The counters:
+    marks by the recount's own rules over the new cases, every rollup grain summed from them
+    (`dashboard.actions.count_loaded`). `timeline=False` (benchmarks of counters and lists
     only) leaves out the timeline entries.
     """
     if count < 1:
@@ -1302,11 +1303,11 @@ def seed_cases(
             _bulk_session(trust_references=trust_references)
             if defer_indexes:
                 recreate = _drop_secondary_indexes()
-                # The marks and the day rollups grow with the cases too; the unique keys stay
-                # (INSERT … ON CONFLICT needs them).
-                recreate += _drop_secondary_indexes(
-                    (CaseMark._meta.db_table, CaseRollup._meta.db_table), keep_unique=True
-                )
+                # The marks and the day rollups grow with the cases too. The day rollups are
+                # rewritten whole by count_loaded (no ON CONFLICT: their unique key goes too
+                # and comes back with the other indexes, checking that each key is once).
+                recreate += _drop_secondary_indexes((CaseMark._meta.db_table,), keep_unique=True)
+                recreate += _drop_secondary_indexes((CaseRollup._meta.db_table,))
             _staging_tables(ref)
         t = lap("prepare", t)
         for k in range(chunks):
@@ -1335,7 +1336,10 @@ def seed_cases(
             done += n
             if progress is not None:
                 progress(done, count)
-        count_cases(Case.objects.filter(pk__gte=first_id, pk__lt=first_id + count))
+        if postgres:
+            count_loaded(first_id, first_id + count, rebuild_days=defer_indexes)
+        else:
+            count_cases(Case.objects.filter(pk__gte=first_id, pk__lt=first_id + count))
         t = lap("counters", t)
         if recreate:
             with connection.cursor() as cursor:

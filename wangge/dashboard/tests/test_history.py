@@ -20,7 +20,7 @@ from wangge.core.tests.fixtures import World, login_as
 from wangge.dashboard import selectors
 from wangge.dashboard.counters import case_flags, drift
 from wangge.dashboard.history import DAY, HOUR, US, _Deadlines, seed_cases, tracking_codes
-from wangge.dashboard.models import CaseMark
+from wangge.dashboard.models import CaseMark, CaseRollup
 from wangge.workcalendar import deadlines
 
 
@@ -201,7 +201,7 @@ def test_a_large_load_rebuilds_the_indexes_it_dropped(world: World) -> None:
                 "SELECT indexrelid::regclass::text, indkey::text, indisunique::text, "
                 "(indpred IS NOT NULL)::text FROM pg_index "
                 "WHERE indrelid IN ('cases_case'::regclass, 'cases_caseevent'::regclass, "
-                "'dashboard_casemark'::regclass)"
+                "'dashboard_casemark'::regclass, 'dashboard_caserollup'::regclass)"
             )
             return set(cursor.fetchall())
 
@@ -209,6 +209,21 @@ def test_a_large_load_rebuilds_the_indexes_it_dropped(world: World) -> None:
     result = seed_cases(count=800, days=10, seed=3, defer_indexes=True)
     assert result.cases == 800 and indexes() == before
     assert drift() == {}
+    # A second such load rewrites the day rollups whole: the stored rows carried over, the new
+    # cases added, every key once.
+    seed_cases(count=900, days=12, seed=4, defer_indexes=True)
+    assert indexes() == before
+    assert drift() == {}
+    row = CaseRollup.objects.order_by("pk").first()
+    assert row is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CaseRollup.objects.create(
+            day=row.day,
+            grid_code=row.grid_code,
+            category_id=row.category_id,
+            department_id=row.department_id,
+            source=row.source,
+        )
     assert CaseEvent.objects.count() == Case.objects.aggregate(n=Sum("version"))["n"]
     # The unique constraints are back and enforced.
     first, second = Case.objects.order_by("pk")[:2]
