@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from wangge.cases.models import Case
 from wangge.core.errors import DomainError, PermissionDenied
-from wangge.core.sql import Insert, prepared_cursor
+from wangge.core.sql import prepared_cursor
 from wangge.dashboard.counters import (
     KEY_FIELDS,
     MONTH_KEY_FIELDS,
@@ -139,7 +139,49 @@ def _apply(deltas: dict[Key, dict[str, int]]) -> None:
             cursor.execute(sql, params)
 
 
-_MARK_INSERT = Insert(CaseMark)
+@cache  # a process talks to one database
+def _new_case_sql() -> tuple[str, str, str, str]:
+    """The four statements of `new_case_statements` (PostgreSQL): the day × grid, month ×
+    community and slice upserts of one new case and its mark, each given the case's flags as
+    one parameter and turning them into the COUNTERS in SQL (bit i of the flags is COUNTERS[i])
+    instead of sending 17 counts per row: intake's statement has about a hundred parameters
+    fewer to send and this module fewer dicts to build."""
+    q = connection.ops.quote_name
+    counters = ", ".join(q(c) for c in COUNTERS)
+    bits = ", ".join(f"({q('x')}.{q('f')} >> {i}) & 1" for i in range(len(COUNTERS)))
+    flags = f"(SELECT %s::integer AS {q('f')}) AS {q('x')}"
+
+    def upsert(model: type[Any], key_fields: tuple[str, ...], keys: str) -> str:
+        table = q(model._meta.db_table)
+        # Only quoted model identifiers are interpolated; values are parameters.
+        return (
+            f"INSERT INTO {table} ({', '.join(q(c) for c in key_fields)}, {counters}) "
+            f"SELECT {keys} " + _upsert_tail(model, key_fields)
+        )
+
+    day = upsert(
+        CaseRollup,
+        KEY_FIELDS,
+        f"%s::date, %s::text, %s::bigint, %s::bigint, %s::text, {bits} FROM {flags}",
+    )
+    month = upsert(
+        CaseRollupMonth, MONTH_KEY_FIELDS, f"%s::date, %s::text, %s::bigint, {bits} FROM {flags}"
+    )
+    row = "(%s::text, %s::date, %s::text, %s::bigint, %s::text)"
+    k = q("k")
+    slices = upsert(
+        CaseRollupSlice,
+        SLICE_KEY_FIELDS,
+        ", ".join(f"{k}.{q(c)}" for c in SLICE_KEY_FIELDS)
+        + f", {bits} FROM (VALUES {', '.join([row] * 4)}) AS {k} "
+        f"({', '.join(q(c) for c in SLICE_KEY_FIELDS)}) CROSS JOIN {flags}",
+    )
+    mark = (
+        f"INSERT INTO {q(CaseMark._meta.db_table)} "  # noqa: S608
+        f"(case_id, {', '.join(q(c) for c in KEY_FIELDS)}, flags) "
+        "VALUES ({case_id}, %s, %s, %s, %s, %s, %s)"
+    )
+    return day, month, slices, mark
 
 
 def new_case_statements(*, case: Case, case_id_sql: str) -> list[tuple[str, list[Any]]]:
@@ -148,10 +190,15 @@ def new_case_statements(*, case: Case, case_id_sql: str) -> list[tuple[str, list
     `case_id_sql`. A test compares the rows both write."""
     key = case_key(case)
     flags = case_flags(case)
-    mark = CaseMark(flags=flags, **dict(zip(KEY_FIELDS, key, strict=True)))
+    day_sql, month_sql, slice_sql, mark_sql = _new_case_sql()
+    slice_rows = slice_keys(key)
+    if len(slice_rows) != 4:  # the statement has room for four (slice_keys' kinds)
+        raise AssertionError("slice_keys changed: update _new_case_sql")
     return [
-        *_statements({key: counts_of(flags)}),
-        _MARK_INSERT.statement(mark, exprs={"case_id": case_id_sql}, returning=False),
+        (day_sql, [*key, flags]),
+        (month_sql, [*month_key(key), flags]),
+        (slice_sql, [value for row in slice_rows for value in row] + [flags]),
+        (mark_sql.format(case_id=case_id_sql), [*key, flags]),
     ]
 
 
