@@ -23,7 +23,7 @@ from wangge.cases import actions
 from wangge.cases.matching import CategoryMatcher, Place, PlaceFinder
 from wangge.cases.models import Case, Category, Source
 from wangge.core.errors import DomainError
-from wangge.core.validators import MOBILE_RE
+from wangge.core.validators import MOBILE_RE, plain_phone
 from wangge.territory.models import Level, OrgUnit
 
 # The columns we read, and the headers hotline exports use for them (first match wins).
@@ -199,9 +199,7 @@ def parse_time(value: Any, *, now: datetime) -> datetime:
 
 
 def parse_phone(value: Any) -> str:
-    phone = re.sub(r"[\s()（）]", "", _text(value))
-    if phone.startswith("+86"):
-        phone = phone[3:]
+    phone = plain_phone(_text(value))
     if not phone or "*" in phone:
         # Hotlines often export masked numbers (138****5678): nothing to call back on.
         return ""

@@ -18,6 +18,17 @@ def validate_mobile(value: str) -> None:
         )
 
 
+_PHONE_NOISE = re.compile(r"[\s()（）]")
+
+
+def plain_phone(raw: str) -> str:
+    """A phone number as people type or systems export it, without spaces, brackets (also
+    full-width) and the +86 country code: "+86 (138) 1234 5678" → "13812345678". Checking
+    what is left is the caller's: each channel has its own rules."""
+    phone = _PHONE_NOISE.sub("", raw)
+    return phone[3:] if phone.startswith("+86") else phone
+
+
 def mask_mobile(value: str | None) -> str:
     """138****5678; anything that is not a full mobile number is masked entirely."""
     if not value:

@@ -26,6 +26,7 @@ from django.http import Http404
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts.models import Role
 from wangge.accounts.scope import Scope, scope_of
@@ -895,7 +896,12 @@ def dashboard_data(
 
 # --- the map of grids -------------------------------------------------------------------------
 
-MAP_METRICS = ("open", "overdue", "per_1000")
+# What the map can colour grids by, with the labels the pages show.
+MAP_METRICS = (
+    ("open", gettext_lazy("办理中")),
+    ("overdue", gettext_lazy("已超时")),
+    ("per_1000", gettext_lazy("每千人办件")),
+)
 # Sequential reds (ColorBrewer Reds, 5 classes); grids with nothing, and with no population data.
 PALETTE = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 ZERO_COLOUR = "#eef3f7"
@@ -960,7 +966,7 @@ def grid_map(
     """
     from wangge.dashboard.geometry import simplified_grids
 
-    if metric not in MAP_METRICS:
+    if metric not in dict(MAP_METRICS):
         raise DomainError(
             "地图指标应为 open、overdue 或 per_1000 (metric must be open, overdue or per_1000)",
             field="metric",

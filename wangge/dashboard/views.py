@@ -18,11 +18,6 @@ from wangge.dashboard import actions, selectors
 from wangge.dashboard.models import ExportKind, ExportStatus
 
 TREND_UNITS = ("day", "week", "month")
-MAP_METRICS = [
-    ("open", gettext_lazy("办理中")),
-    ("overdue", gettext_lazy("已超时")),
-    ("per_1000", gettext_lazy("每千人办件")),
-]
 RATE_LABELS = [
     ("response", gettext_lazy("响应率")),
     ("resolution", gettext_lazy("解决率")),
@@ -114,7 +109,7 @@ def _page(request: HttpRequest, template: str) -> HttpResponse:
             "department_options": department_options(user=request.user),
             "rate_labels": RATE_LABELS,
             "refresh_ms": settings.WANGGE_DASHBOARD_REFRESH_SECONDS * 1000,
-            "map_metrics": MAP_METRICS,
+            "map_metrics": selectors.MAP_METRICS,
             "report_months": _report_months(),
             "tile_url": settings.MAP_TILE_URL,
             "tile_attribution": settings.MAP_TILE_ATTRIBUTION,

@@ -13,6 +13,7 @@ from wangge.cases import actions as case_actions
 from wangge.cases.matching import locate_text
 from wangge.cases.models import Case, Category, Source
 from wangge.core.errors import DomainError
+from wangge.core.validators import plain_phone
 from wangge.open311.models import Open311ApiKey
 from wangge.open311.params import NewRequest
 
@@ -140,8 +141,7 @@ def _answers(category: Category, attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _phone(raw: str) -> str:
-    phone = re.sub(r"[\s()]", "", raw)
-    phone = phone[3:] if phone.startswith("+86") else phone
+    phone = plain_phone(raw)
     if len(phone) > 20:
         raise DomainError(_("联系电话格式不正确 (invalid phone number)"), field="phone")
     return phone

@@ -16,6 +16,7 @@ from wangge.core.validators import (
     id_number_sex,
     mask_id_number,
     mask_mobile,
+    plain_phone,
     validate_credit_code,
     validate_id_number,
     validate_mobile,
@@ -175,3 +176,17 @@ def test_masks_keep_only_what_the_domain_guide_shows() -> None:
     assert mask_mobile("13812345678") == "138****5678"
     assert mask_id_number("") == ""
     assert mask_id_number("123") == "***"
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("+86 (138) 1234 5678", "13812345678"),
+        ("（010）8765-4321", "0108765-4321"),
+        ("138****5678", "138****5678"),
+        ("\t13912345678 ", "13912345678"),
+        ("", ""),
+    ],
+)
+def test_plain_phone_drops_spaces_brackets_and_the_country_code(raw: str, plain: str) -> None:
+    assert plain_phone(raw) == plain
