@@ -1197,7 +1197,10 @@ def _drop_secondary_indexes(
 def _bulk_session(*, trust_references: bool) -> None:
     """Settings of this transaction for a bulk load on PostgreSQL."""
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        # Index builds run with PostgreSQL's parallel workers (2 by default), which share
+        # this memory: at 256 MB a 1M-case load's 22 index builds spilled to disk (16 s);
+        # at 1 GB they take 11.7 s (2 GB no better). Local to the load's transaction.
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL synchronous_commit = off")
         if trust_references:
