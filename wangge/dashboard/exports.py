@@ -356,14 +356,22 @@ def report_context(
     now = now or timezone.now()
     root = selectors.root_unit(user=user, scope_code=scope_code)
     period = selectors.Period(scope_code or "", None, month.first, month.last)
+    length = selectors.child_length(root)
+    clock, base = selectors.shared_reads(user=user, period=period, length=length, now=now)
     head = selectors.summary(
-        user=user, scope_code=scope_code, date_from=month.first, date_to=month.last, now=now
+        user=user,
+        scope_code=scope_code,
+        date_from=month.first,
+        date_to=month.last,
+        now=now,
+        base=base,
+        clock=clock,
     )
     units = selectors.by_unit(
-        user=user, period=period, length=selectors.child_length(root), now=now
+        user=user, period=period, length=length, now=now, base=base, clock=clock
     )
-    departments = selectors.by_department(user=user, period=period, now=now)
-    categories = selectors.by_category(user=user, period=period, now=now)
+    departments = selectors.by_department(user=user, period=period, now=now, base=base, clock=clock)
+    categories = selectors.by_category(user=user, period=period, now=now, clock=clock)
     subcategories = _top_subcategories(user=user, period=period)
     days = selectors.trend(user=user, period=period, unit="day", now=now)
     rate_rows = [

@@ -832,6 +832,22 @@ def child_length(root: OrgUnit | None) -> int:
     return min(len(root.code) + 3, 15)
 
 
+def shared_reads(
+    *, user: Any, period: Period, length: int, now: datetime
+) -> tuple[Clock, "Base | None"]:
+    """What a whole dashboard (or the monthly report) reads once and sums many ways: the open
+    cases' clock counts for the summary and every breakdown, and the counters per (sub-unit,
+    department) for the summary, the sub-units, the streets and the departments (while the
+    sub-units are no finer than communities: the summary then reads the same rows)."""
+    clock = clock_counts(user=user, period=period, length=length, now=now)
+    base = (
+        base_counts(user=user, period=period, length=length, today=timezone.localdate(now))
+        if length <= COMMUNITY_LENGTH
+        else None
+    )
+    return clock, base
+
+
 def dashboard_data(
     *,
     user: Any,
@@ -847,16 +863,7 @@ def dashboard_data(
     root = root_unit(user=user, scope_code=scope_code)
     period = Period(scope_code or "", department_id, date_from, date_to)
     length = child_length(root)
-    # Read once, summed many ways: the open cases' clock counts for the summary and every
-    # breakdown; the counters per (sub-unit, department) for the summary, the sub-units, the
-    # streets and the departments (while the sub-units are no finer than communities: the
-    # summary then reads the same rows).
-    clock = clock_counts(user=user, period=period, length=length, now=now)
-    base = (
-        base_counts(user=user, period=period, length=length, today=timezone.localdate(now))
-        if length <= COMMUNITY_LENGTH
-        else None
-    )
+    clock, base = shared_reads(user=user, period=period, length=length, now=now)
     head = summary(
         user=user,
         scope_code=scope_code,
