@@ -498,10 +498,6 @@ def write_cost(n: int) -> None:
     def only(statements: list[tuple[str, list[Any]]], slices: bool) -> list[Any]:
         return [(sql, p) for sql, p in statements if slices or "caserollupslice" not in sql]
 
-    def one_with(statements: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
-        sql = "WITH " + ", ".join(f"u{i} AS ({s})" for i, (s, _p) in enumerate(statements))
-        return f"{sql} SELECT 1", [v for _s, p in statements for v in p]
-
     def new_case(a: Any, sign: int) -> dict[Any, dict[str, int]]:
         return {a: counts_of(opened, sign)}
 
@@ -512,13 +508,13 @@ def write_cost(n: int) -> None:
     variants: list[tuple[str, Callable[..., Any], Callable[..., Any], bool]] = [
         (
             "new case: day + month upserts in one WITH (before)",
-            lambda a, b, s: [one_with(only(stats._statements(new_case(a, s)), False))],
+            lambda a, b, s: [stats.one_statement(only(stats._statements(new_case(a, s)), False))],
             lambda a, b: only(stats._statements(new_case(a, -1)), False),
             False,
         ),
         (
             "new case: day + month + slices upserts in one WITH (now)",
-            lambda a, b, s: [one_with(only(stats._statements(new_case(a, s)), True))],
+            lambda a, b, s: [stats.one_statement(only(stats._statements(new_case(a, s)), True))],
             lambda a, b: only(stats._statements(new_case(a, -1)), True),
             False,
         ),
@@ -530,7 +526,7 @@ def write_cost(n: int) -> None:
         ),
         (
             "transition: 4 upserts + slices in one WITH (now)",
-            lambda a, b, s: [one_with(only(stats._statements(move(a, b, s)), True))],
+            lambda a, b, s: [stats.one_statement(only(stats._statements(move(a, b, s)), True))],
             lambda a, b: only(stats._statements(move(a, b, -1)), True),
             False,
         ),

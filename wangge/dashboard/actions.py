@@ -7,6 +7,10 @@ was counted in to the one it belongs to now. `recount` rebuilds everything from 
 export buttons (wangge.dashboard.exports).
 """
 
+# The SQL here is built from quoted identifiers from _meta, constant SQL and SQL compiled by the
+# ORM: values are always parameters.
+# ruff: noqa: S608
+
 import logging
 import tempfile
 from collections import defaultdict
@@ -51,34 +55,34 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-@cache  # on every case change; a process talks to one database
-def _upsert_sql(model: type[Any] = CaseRollup, key_fields: tuple[str, ...] = KEY_FIELDS) -> str:
+def _upsert_tail(model: type[Any], key_fields: tuple[str, ...]) -> str:
+    """ON CONFLICT on the rollup's key adding the new counters to the stored ones. The same
+    works on PostgreSQL and SQLite (≥ 3.24): a concurrent first insert of the same key turns
+    into an increment instead of a unique violation."""
     table = connection.ops.quote_name(model._meta.db_table)
     q = connection.ops.quote_name
-    columns = [*key_fields, *COUNTERS]
-    placeholders = ", ".join(["%s"] * len(columns))
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
-    # The same statement works on PostgreSQL and SQLite (≥ 3.24): a concurrent first insert of
-    # the same key turns into an increment instead of a unique violation.
-    # Only quoted model identifiers are interpolated; values are parameters.
-    insert = f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({placeholders})"  # noqa: S608
-    conflict = f"ON CONFLICT ({', '.join(q(c) for c in key_fields)}) DO UPDATE SET {updates}"
-    return f"{insert} {conflict}"
+    return f"ON CONFLICT ({', '.join(q(c) for c in key_fields)}) DO UPDATE SET {updates}"
 
 
-@cache
-def _slice_upsert_sql(rows: int) -> str:
-    """One INSERT … ON CONFLICT adding `rows` rows to CaseRollupSlice: a case change touches
-    four to eight slices, written by one statement rather than one each."""
-    table = connection.ops.quote_name(CaseRollupSlice._meta.db_table)
+def _upsert_head(model: type[Any], key_fields: tuple[str, ...]) -> str:
+    """INSERT INTO the rollup table (its key fields, then the COUNTERS)."""
     q = connection.ops.quote_name
-    columns = [*SLICE_KEY_FIELDS, *COUNTERS]
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
-    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
+    columns = ", ".join(q(c) for c in (*key_fields, *COUNTERS))
+    return f"INSERT INTO {q(model._meta.db_table)} ({columns})"
+
+
+@cache  # on every case change; a process talks to one database
+def _upsert_sql(
+    model: type[Any] = CaseRollup, key_fields: tuple[str, ...] = KEY_FIELDS, rows: int = 1
+) -> str:
+    """One INSERT … ON CONFLICT adding `rows` rows of values (key fields, then the COUNTERS)
+    to a rollup table: a case change touches four to eight slices, written by one statement
+    rather than one each."""
+    row = "(" + ", ".join(["%s"] * (len(key_fields) + len(COUNTERS))) + ")"
     # Only quoted model identifiers are interpolated; values are parameters.
-    insert = f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES {values}"  # noqa: S608
-    conflict = f"ON CONFLICT ({', '.join(q(c) for c in SLICE_KEY_FIELDS)}) DO UPDATE SET {updates}"
-    return f"{insert} {conflict}"
+    values = ", ".join([row] * rows)
+    return f"{_upsert_head(model, key_fields)} VALUES {values} {_upsert_tail(model, key_fields)}"
 
 
 def _rows(deltas: dict[Any, dict[str, int]], date_at: int = 0) -> list[tuple[Any, ...]]:
@@ -112,7 +116,7 @@ def _statements(deltas: dict[Key, dict[str, int]]) -> list[tuple[str, list[Any]]
     slice_rows = _rows(slices, date_at=1)
     if slice_rows:
         params = [value for row in slice_rows for value in row]
-        statements.append((_slice_upsert_sql(len(slice_rows)), params))
+        statements.append((_upsert_sql(CaseRollupSlice, SLICE_KEY_FIELDS, len(slice_rows)), params))
     return statements
 
 
@@ -129,14 +133,17 @@ def _apply(deltas: dict[Key, dict[str, int]]) -> None:
     # it moves), planned once per connection instead of on every change.
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql" and len(statements) > 1:
-            q = connection.ops.quote_name
-            sql = "WITH " + ", ".join(
-                f"{q(f'u{i}')} AS ({s})" for i, (s, _p) in enumerate(statements)
-            )
-            cursor.execute(f"{sql} SELECT 1", [p for _s, params in statements for p in params])
+            cursor.execute(*one_statement(statements))
             return
         for sql, params in statements:
             cursor.execute(sql, params)
+
+
+def one_statement(statements: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """Data-modifying statements as the parts of one WITH (PostgreSQL), run in their order."""
+    q = connection.ops.quote_name
+    sql = "WITH " + ", ".join(f"{q(f'u{i}')} AS ({s})" for i, (s, _p) in enumerate(statements))
+    return f"{sql} SELECT 1", [p for _s, params in statements for p in params]
 
 
 @cache  # a process talks to one database
@@ -147,17 +154,13 @@ def _new_case_sql() -> tuple[str, str, str, str]:
     instead of sending 17 counts per row: intake's statement has about a hundred parameters
     fewer to send and this module fewer dicts to build."""
     q = connection.ops.quote_name
-    counters = ", ".join(q(c) for c in COUNTERS)
     bits = ", ".join(f"({q('x')}.{q('f')} >> {i}) & 1" for i in range(len(COUNTERS)))
     flags = f"(SELECT %s::integer AS {q('f')}) AS {q('x')}"
 
     def upsert(model: type[Any], key_fields: tuple[str, ...], keys: str) -> str:
-        table = q(model._meta.db_table)
         # Only quoted model identifiers are interpolated; values are parameters.
-        return (
-            f"INSERT INTO {table} ({', '.join(q(c) for c in key_fields)}, {counters}) "
-            f"SELECT {keys} " + _upsert_tail(model, key_fields)
-        )
+        head, tail = _upsert_head(model, key_fields), _upsert_tail(model, key_fields)
+        return f"{head} SELECT {keys} {tail}"
 
     day = upsert(
         CaseRollup,
@@ -177,7 +180,7 @@ def _new_case_sql() -> tuple[str, str, str, str]:
         f"({', '.join(q(c) for c in SLICE_KEY_FIELDS)}) CROSS JOIN {flags}",
     )
     mark = (
-        f"INSERT INTO {q(CaseMark._meta.db_table)} "  # noqa: S608
+        f"INSERT INTO {q(CaseMark._meta.db_table)} "
         f"(case_id, {', '.join(q(c) for c in KEY_FIELDS)}, flags) "
         "VALUES ({case_id}, %s, %s, %s, %s, %s, %s)"
     )
@@ -238,13 +241,6 @@ def record_transition(*, case: Case, **_context: Any) -> None:
     record_case(case=case)
 
 
-def _upsert_tail(model: type[Any], key_fields: tuple[str, ...]) -> str:
-    table = connection.ops.quote_name(model._meta.db_table)
-    q = connection.ops.quote_name
-    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
-    return f"ON CONFLICT ({', '.join(q(c) for c in key_fields)}) DO UPDATE SET {updates}"
-
-
 def _month_sql(column: str, unit: str = "month") -> str:
     if connection.vendor == "postgresql":
         return f"CAST(date_trunc('{unit}', {column}) AS date)"
@@ -258,28 +254,25 @@ def _rollup_inserts(rows_sql: str) -> tuple[str, str, str]:
     q = connection.ops.quote_name
     counters = ", ".join(q(c) for c in COUNTERS)
     sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)
-    day_table = q(CaseRollup._meta.db_table)
-    month_table = q(CaseRollupMonth._meta.db_table)
     keys = "day, grid_code, category_id, department_key, source"
     # Only quoted model identifiers and SQL compiled by the ORM are interpolated; values are
     # parameters. "WHERE true" keeps SQLite from reading ON CONFLICT as a join condition.
     day_insert = (
-        f"INSERT INTO {day_table} ({', '.join(q(c) for c in KEY_FIELDS)}, {counters}) "  # noqa: S608
+        f"{_upsert_head(CaseRollup, KEY_FIELDS)} "
         f"SELECT {keys}, {counters} FROM ({rows_sql}) AS t WHERE true "
         + _upsert_tail(CaseRollup, KEY_FIELDS)
     )
     month_insert = (
-        f"INSERT INTO {month_table} ({', '.join(q(c) for c in MONTH_KEY_FIELDS)}, {counters}) "  # noqa: S608
+        f"{_upsert_head(CaseRollupMonth, MONTH_KEY_FIELDS)} "
         f"SELECT {_month_sql('day')}, substr(grid_code, 1, 12), department_key, "
         f"{sums} FROM ({rows_sql}) AS t WHERE true GROUP BY 1, 2, 3 "
         + _upsert_tail(CaseRollupMonth, MONTH_KEY_FIELDS)
     )
-    slice_table = q(CaseRollupSlice._meta.db_table)
     community = "substr(grid_code, 1, 12)"
     month = _month_sql("day")
     slice_insert = (
-        f"WITH t AS ({rows_sql}) "  # noqa: S608
-        f"INSERT INTO {slice_table} ({', '.join(q(c) for c in SLICE_KEY_FIELDS)}, {counters}) "
+        f"WITH t AS ({rows_sql}) "
+        f"{_upsert_head(CaseRollupSlice, SLICE_KEY_FIELDS)} "
         f"SELECT * FROM ("
         f"SELECT 'category_year' AS kind, {_month_sql('day', 'year')} AS start, "
         f"{community} AS community_code, category_id, '' AS source, {sums} FROM t "
@@ -298,7 +291,7 @@ def _mark_insert(cases: QuerySet[Case]) -> tuple[str, list[Any]]:
     q = connection.ops.quote_name
     marks_sql, marks_params = mark_rows(cases).query.sql_with_params()
     return (
-        f"INSERT INTO {q(CaseMark._meta.db_table)} "  # noqa: S608
+        f"INSERT INTO {q(CaseMark._meta.db_table)} "
         f"(case_id, {', '.join(q(c) for c in KEY_FIELDS)}, flags) "
         f"SELECT mark_case, day, grid_code, category_id, department_key, source, flags "
         f"FROM ({marks_sql}) AS t",
@@ -352,7 +345,7 @@ def count_loaded(first_id: int, end_id: int, *, rebuild_days: bool = False) -> t
         cursor.execute(mark_insert, mark_params)
         marks = cursor.rowcount
         cursor.execute(
-            "CREATE TEMPORARY TABLE seed_new ON COMMIT DROP AS "  # noqa: S608
+            "CREATE TEMPORARY TABLE seed_new ON COMMIT DROP AS "
             f"SELECT day, grid_code, category_id, department_id AS department_key, source, "
             f"{bits} FROM {q(CaseMark._meta.db_table)} "
             "WHERE case_id >= %s AND case_id < %s GROUP BY 1, 2, 3, 4, 5",
@@ -362,15 +355,15 @@ def count_loaded(first_id: int, end_id: int, *, rebuild_days: bool = False) -> t
         cursor.execute(slice_insert)
         if rebuild_days:
             cursor.execute(
-                "CREATE TEMPORARY TABLE seed_stored ON COMMIT DROP AS "  # noqa: S608
+                "CREATE TEMPORARY TABLE seed_stored ON COMMIT DROP AS "
                 f"SELECT day, grid_code, category_id, department_id AS department_key, source, "
                 f"{counters} FROM {day_table}"
             )
             cursor.execute(f"TRUNCATE {day_table}")
             cursor.execute(
-                f"INSERT INTO {day_table} ({', '.join(q(c) for c in KEY_FIELDS)}, {counters}) "  # noqa: S608
-                f"SELECT {keys}, {sums} FROM (SELECT * FROM seed_new UNION ALL "
-                f"SELECT * FROM seed_stored) AS t GROUP BY 1, 2, 3, 4, 5"
+                f"{_upsert_head(CaseRollup, KEY_FIELDS)} SELECT {keys}, {sums} "
+                "FROM (SELECT * FROM seed_new UNION ALL SELECT * FROM seed_stored) AS t "
+                "GROUP BY 1, 2, 3, 4, 5"
             )
         else:
             cursor.execute(day_insert)
