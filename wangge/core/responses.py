@@ -11,7 +11,9 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 Area = Literal["api", "open311", "page"]
 
@@ -23,6 +25,14 @@ def area_of(request: HttpRequest) -> Area:
     if path.startswith("/open311/"):
         return "open311"
     return "page"
+
+
+def private[R: HttpResponseBase](response: R) -> R:
+    """A response with personal data: never kept by a shared cache or the browser's back
+    cache."""
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def api_error(status: int, *, code: str, message: str, field: str | None = None) -> HttpResponse:

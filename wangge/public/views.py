@@ -22,6 +22,7 @@ from wangge.cases.photos import MAX_PER_CASE
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.core import ratelimit
 from wangge.core.errors import Conflict, DomainError
+from wangge.core.responses import private
 from wangge.public import actions, selectors
 from wangge.public.forms import ACTION_FIELDS, LABELS, LookupForm, RateForm, ReportForm
 from wangge.public.present import photo_visible, public_case, public_title, status_label
@@ -235,7 +236,7 @@ def _track_context(request: HttpRequest, token: str, access: Access, case: Case)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "private, no-store"
+    private(response)
     # The link is the key: the site-wide Referrer-Policy (same-origin) keeps it from other
     # sites; no-referrer would make Chromium send "Origin: null" and fail the CSRF check.
     response["X-Robots-Tag"] = "noindex"

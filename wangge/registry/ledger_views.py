@@ -10,76 +10,50 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wangge.accounts.scope import scope_of
 from wangge.core.errors import DomainError
+from wangge.core.responses import private
 from wangge.registry import selectors
 from wangge.registry.ledgers import exporter, jobs, sheets
 from wangge.registry.ledgers.forms import ExportForm, UploadForm
+from wangge.registry.views import require_access
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _private[R: HttpResponseBase](response: R) -> R:
-    add_never_cache_headers(response)
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _require_access(request: HttpRequest) -> None:
-    if not selectors.has_registry_access(request.user):
-        raise DjangoPermissionDenied
-
-
-def can_import(user: Any) -> bool:
-    scope = scope_of(user)
-    return scope.is_superuser or any(
-        roles & selectors.WRITE_ROLES and scope.can_act_on_code(code)
-        for code, roles in scope.roles_by_code.items()
-    )
-
-
-def can_export_full(user: Any) -> bool:
-    scope = scope_of(user)
-    return scope.is_superuser or any(
-        roles & selectors.REVEAL_ROLES for roles in scope.roles_by_code.values()
-    )
 
 
 def _page(request: HttpRequest, **context: Any) -> HttpResponse:
     context.setdefault("upload_form", UploadForm())
     context.setdefault("export_form", ExportForm())
-    context["can_import"] = can_import(request.user)
-    context["can_export_full"] = can_export_full(request.user)
+    context["can_import"] = selectors.can_import(request.user)
+    context["can_export_full"] = selectors.can_export_full(request.user)
     status = context.pop("status", 200)
-    return _private(render(request, "registry/ledgers.html", context, status=status))
+    return private(render(request, "registry/ledgers.html", context, status=status))
 
 
 @login_required
 @require_GET
 def ledgers(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     return _page(request)
 
 
 @login_required
 @require_GET
 def ledger_template(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     response = HttpResponse(sheets.write_template(), content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(True, "人房台账模板.xlsx")
-    return _private(response)
+    return private(response)
 
 
 @login_required
 @require_POST
 def ledger_upload(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
-    if not can_import(request.user):
+    require_access(request)
+    if not selectors.can_import(request.user):
         raise DjangoPermissionDenied
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -102,7 +76,7 @@ def ledger_job(request: HttpRequest, token: str) -> HttpResponse:
         if request.headers.get("HX-Request")
         else "registry/ledger_job.html"
     )
-    return _private(render(request, template, context))
+    return private(render(request, template, context))
 
 
 @login_required
@@ -122,14 +96,14 @@ def ledger_job_errors(request: HttpRequest, token: str) -> HttpResponseBase:
     response = FileResponse(
         handle, as_attachment=True, filename="台账错误清单.xlsx", content_type=XLSX
     )
-    return _private(response)
+    return private(response)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def ledger_export(request: HttpRequest) -> HttpResponseBase:
     """GET: the masked export. POST with a reason: the full numbers, audited."""
-    _require_access(request)
+    require_access(request)
     data = request.POST if request.method == "POST" else request.GET
     form = ExportForm(data)
     if not form.is_valid():
@@ -156,4 +130,4 @@ def ledger_export(request: HttpRequest) -> HttpResponseBase:
     handle.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     name = f"人房台账-{'完整' if reason else '脱敏'}-{stamp}.xlsx"
-    return _private(FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX))
+    return private(FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX))

@@ -9,6 +9,7 @@ Roles (role × unit subtree, DOMAIN.md §2), kept to the minimum the work needs 
 """
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import reduce
@@ -103,9 +104,28 @@ def can_reveal(user: Any, building: Building) -> bool:
     return bool(registry_roles(user, building) & REVEAL_ROLES)
 
 
-def has_registry_access(user: Any) -> bool:
+def holds_role(user: Any, roles: AbstractSet[str], *, acting: bool = False) -> bool:
+    """Whether the user holds one of `roles` somewhere (a superuser always); with `acting`,
+    somewhere they may act (not only a read-only view of a unit)."""
     scope = scope_of(user)
-    return scope.is_superuser or any(r & READ_ROLES for r in scope.roles_by_code.values())
+    return scope.is_superuser or any(
+        held & roles and (not acting or scope.can_act_on_code(code))
+        for code, held in scope.roles_by_code.items()
+    )
+
+
+def has_registry_access(user: Any) -> bool:
+    return holds_role(user, READ_ROLES)
+
+
+def can_import(user: Any) -> bool:
+    """Whether the user may import ledgers: a registry writer somewhere they may act."""
+    return holds_role(user, WRITE_ROLES, acting=True)
+
+
+def can_export_full(user: Any) -> bool:
+    """Whether the user may export ledgers unmasked."""
+    return holds_role(user, REVEAL_ROLES)
 
 
 # --- buildings and households --------------------------------------------------------------
@@ -378,8 +398,7 @@ def freshness_report(
 
 
 def can_list_audits(user: Any) -> bool:
-    scope = scope_of(user)
-    return scope.is_superuser or any(r & AUDIT_ROLES for r in scope.roles_by_code.values())
+    return holds_role(user, AUDIT_ROLES)
 
 
 def audit_list(*, user: Any) -> QuerySet[AccessAudit]:
@@ -415,8 +434,7 @@ def can_manage_links(user: Any, building: Building) -> bool:
 
 
 def has_link_management(user: Any) -> bool:
-    scope = scope_of(user)
-    return scope.is_superuser or any(r & LINK_ROLES for r in scope.roles_by_code.values())
+    return holds_role(user, LINK_ROLES)
 
 
 def party_member_list(*, user: Any) -> QuerySet[Resident]:

@@ -13,13 +13,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.cases.selectors import category_groups
 from wangge.core.errors import DomainError
+from wangge.core.responses import private
 from wangge.registry import actions, selectors
 from wangge.registry.forms import (
     ChangeForm,
@@ -33,16 +33,10 @@ from wangge.registry.models import PartyMemberLink, SpecialGroup, VisitPurpose
 from wangge.territory.models import Level
 
 
-def _require_access(request: HttpRequest) -> None:
+def require_access(request: HttpRequest) -> None:
+    """Registry pages: only for users who hold a registry role somewhere."""
     if not selectors.has_registry_access(request.user):
         raise DjangoPermissionDenied
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    # Pages with personal data: never kept by a shared cache or the browser's back cache.
-    add_never_cache_headers(response)
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 BUILDINGS_PER_PAGE = 100
@@ -51,12 +45,12 @@ BUILDINGS_PER_PAGE = 100
 @login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     # A district holds thousands of buildings: one page of them at a time.
     page = Paginator(selectors.building_summaries(user=request.user), BUILDINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return _private(
+    return private(
         render(request, "registry/index.html", {"buildings": page.object_list, "page": page})
     )
 
@@ -71,7 +65,7 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "households": households,
         "resident_count": sum(len(h.residents.all()) for h in households),
     }
-    return _private(render(request, "registry/building.html", context))
+    return private(render(request, "registry/building.html", context))
 
 
 def _resident_context(request: HttpRequest, pk: int) -> dict[str, Any]:
@@ -92,7 +86,7 @@ def _resident_context(request: HttpRequest, pk: int) -> dict[str, Any]:
 @login_required
 @require_GET
 def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _private(render(request, "registry/resident.html", _resident_context(request, pk)))
+    return private(render(request, "registry/resident.html", _resident_context(request, pk)))
 
 
 @login_required
@@ -111,13 +105,13 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         status = exc.http_status
     else:
         status = 200
-    return _private(render(request, "registry/resident.html", context, status=status))
+    return private(render(request, "registry/resident.html", context, status=status))
 
 
 @login_required
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     query = request.GET.get("q", "")[:50]
     group = request.GET.get("tag", "")
     group = group if group in SpecialGroup.values else ""
@@ -132,13 +126,13 @@ def search(request: HttpRequest) -> HttpResponse:
         "results": results,
         "searched": searched,
     }
-    return _private(render(request, "registry/search.html", context))
+    return private(render(request, "registry/search.html", context))
 
 
 @login_required
 @require_GET
 def weekly_check(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     building = None
     if request.GET.get("building", "").isdigit():
         building = selectors.building_get(user=request.user, pk=int(request.GET["building"]))
@@ -149,7 +143,7 @@ def weekly_check(request: HttpRequest) -> HttpResponse:
         "buildings": selectors.check_buildings(user=request.user),
         "interval_days": selectors.CHECK_INTERVAL.days,
     }
-    return _private(render(request, "registry/check.html", context))
+    return private(render(request, "registry/check.html", context))
 
 
 def _check_url(building: str) -> str:
@@ -197,13 +191,13 @@ def check_change(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("%(h)s 的变化已记录") % {"h": household})
             return redirect("registry:check")
     context = {"household": household, "form": form, "error": error}
-    return _private(render(request, "registry/change.html", context))
+    return private(render(request, "registry/change.html", context))
 
 
 @login_required
 @require_GET
 def freshness(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     level = Level.COMMUNITY if request.GET.get("level") == Level.COMMUNITY else Level.GRID
     rows = selectors.freshness_report(user=request.user, level=level)
     context = {
@@ -213,7 +207,7 @@ def freshness(request: HttpRequest) -> HttpResponse:
         "stale": sum(r.stale for r in rows),
         "interval_days": selectors.CHECK_INTERVAL.days,
     }
-    return _private(render(request, "registry/freshness.html", context))
+    return private(render(request, "registry/freshness.html", context))
 
 
 @login_required
@@ -222,7 +216,7 @@ def audits(request: HttpRequest) -> HttpResponse:
     if not selectors.can_list_audits(request.user):
         raise DjangoPermissionDenied
     rows = selectors.audit_list(user=request.user).select_related("user")[:500]
-    return _private(render(request, "registry/audits.html", {"audits": rows}))
+    return private(render(request, "registry/audits.html", {"audits": rows}))
 
 
 # --- forms' errors ----------------------------------------------------------------------------
@@ -257,7 +251,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": selectors.can_write(request.user, building),
         "can_manage_links": selectors.can_manage_links(request.user, building),
     }
-    return _private(render(request, "registry/household.html", context))
+    return private(render(request, "registry/household.html", context))
 
 
 # --- 民情走访 ----------------------------------------------------------------------------------
@@ -287,7 +281,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("走访已记录"))
             return redirect("registry:visit", pk=visit.pk)
     context = {"household": household, "form": form}
-    return _private(
+    return private(
         render(request, "registry/visit_form.html", context, status=_status(form, error))
     )
 
@@ -320,7 +314,7 @@ def _visit_page(
             errors=answer_errors or {},
         ),
     }
-    return _private(render(request, "registry/visit.html", context, status=status))
+    return private(render(request, "registry/visit.html", context, status=status))
 
 
 @login_required
@@ -363,10 +357,10 @@ def visit_case(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def visit_list(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     mine = request.GET.get("mine") == "1"
     visits = selectors.recent_visits(user=request.user, mine=mine)
-    return _private(render(request, "registry/visits.html", {"visits": visits, "mine": mine}))
+    return private(render(request, "registry/visits.html", {"visits": visits, "mine": mine}))
 
 
 def _month(text: str) -> date:
@@ -380,7 +374,7 @@ def _month(text: str) -> date:
 @login_required
 @require_GET
 def coverage(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     month = _month(request.GET.get("month", ""))
     level = Level.COMMUNITY if request.GET.get("level") == Level.COMMUNITY else Level.GRID
     group = request.GET.get("tag", "")
@@ -408,7 +402,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
         "unit": unit,
         "households": households,
     }
-    return _private(render(request, "registry/coverage.html", context))
+    return private(render(request, "registry/coverage.html", context))
 
 
 # --- 联户 --------------------------------------------------------------------------------------
@@ -417,7 +411,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def link_index(request: HttpRequest) -> HttpResponse:
-    _require_access(request)
+    require_access(request)
     query = request.GET.get("q", "").strip()[:50]
     members = selectors.party_member_list(user=request.user)
     if query:
@@ -429,7 +423,7 @@ def link_index(request: HttpRequest) -> HttpResponse:
         "target_links": PartyMemberLink.TARGET_PER_MEMBER,
         "can_manage": selectors.has_link_management(request.user),
     }
-    return _private(render(request, "registry/links.html", context))
+    return private(render(request, "registry/links.html", context))
 
 
 def _member_page(
@@ -453,7 +447,7 @@ def _member_page(
         "target_links": PartyMemberLink.TARGET_PER_MEMBER,
         "error": error,
     }
-    return _private(render(request, "registry/link_member.html", context, status=status))
+    return private(render(request, "registry/link_member.html", context, status=status))
 
 
 @login_required
@@ -560,7 +554,7 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("%(name)s 的信息已更新") % {"name": data["name"]})
             return redirect("registry:resident", pk=resident.pk)
     context = {"resident": resident, "household": resident.household, "form": form}
-    return _private(
+    return private(
         render(request, "registry/resident_edit.html", context, status=_status(form, error))
     )
 
@@ -620,6 +614,6 @@ def resident_move(request: HttpRequest, pk: int) -> HttpResponse:
         "building": building,
         "form": form,
     }
-    return _private(
+    return private(
         render(request, "registry/resident_move.html", context, status=_status(form, error))
     )
