@@ -659,9 +659,10 @@ def tracked_case_by_id(*, pk: int) -> Case | None:
     return _tracked().filter(pk=pk).first()
 
 
-def public_events(*, case: Case) -> list[Any]:
-    """The timeline entries marked public, oldest first (without who made them)."""
-    return list(case.events.filter(is_public=True).order_by("created_at", "id"))
+def timeline(*, case: Case) -> list[Any]:
+    """Every timeline entry of the case, oldest first (the public page keeps the public ones
+    and reads the others' actors to hide their names)."""
+    return list(case.events.order_by("created_at", "id"))
 
 
 def public_photos(*, case: Case) -> list[Any]:

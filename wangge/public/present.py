@@ -98,9 +98,12 @@ class PublicCase:
         return list(enumerate(STEPS))
 
 
-def private_names(case: Case, *others: Case, own: bool) -> dict[str, str]:
+def private_names(
+    case: Case, *others: Case, own: bool, timelines: dict[int, list[Any]]
+) -> dict[str, str]:
     """The names that must not appear on a case's public page, with what replaces them: staff
-    who acted on the cases or work where they are, and every reporter but the viewer."""
+    who acted on the cases or work where they are, and every reporter but the viewer.
+    `timelines`: each case's entries (`selectors.timeline`) by case id."""
     from django.db.models import Q
 
     from wangge.territory.models import ancestor_codes
@@ -113,7 +116,7 @@ def private_names(case: Case, *others: Case, own: bool) -> dict[str, str]:
         units.update([*ancestor_codes(c.grid_code), c.grid_code])
         if c.lead_department_id:
             departments.add(c.lead_department_id)
-        for event in c.events.all():
+        for event in timelines[c.pk]:
             if event.actor_id and event.actor_label:
                 names[event.actor_label] = str(STAFF)
             worker = (event.data or {}).get("worker")
@@ -162,13 +165,15 @@ def public_case(case: Case, *, access: Access, now: datetime | None = None) -> P
     shown = case.master if merged and case.master else case
     extra = [shown] if shown.pk != case.pk else []
     own = access.is_reporter
-    names = private_names(case, *extra, own=own)
+    # Each case's timeline read once: its actors' names are hidden, its public entries shown.
+    timelines = {c.pk: selectors.timeline(case=c) for c in (case, *extra)}
+    names = private_names(case, *extra, own=own, timelines=timelines)
     label, text = PLAIN_STATUS.get(shown.status, (shown.get_status_display(), ""))
     paused = shown.status == Status.SUSPENDED or shown.paused_at is not None
     expected = shown.resolution_due_at if shown.is_open and not paused else None
-    steps = [_step(e, names, own=own) for e in selectors.public_events(case=case)]
+    steps = [_step(e, names, own=own) for e in timelines[case.pk] if e.is_public]
     if extra:
-        steps += [_step(e, names, own=False) for e in selectors.public_events(case=shown)]
+        steps += [_step(e, names, own=False) for e in timelines[shown.pk] if e.is_public]
         steps.sort(key=lambda s: s.at)
     photos = [p for p in selectors.public_photos(case=case) if own or not _is_report(p)]
     if extra:

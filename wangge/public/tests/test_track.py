@@ -183,6 +183,23 @@ def test_a_merged_case_shows_the_master_without_its_reporter(world: World, clien
     assert "周阿姨" not in html and "13944445555" not in html
 
 
+def test_the_public_page_reads_each_timeline_once(world: World, client: Client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mine = report(world)
+    master = report(world)
+    case_actions.merge(case_id=mine.pk, actor=world.users["dispatcher"], master_id=master.pk)
+    do(world, master, "accept")
+    client.get(link(mine))  # sessions, rate-limit counters
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(link(mine)).status_code == 200
+    timelines = [q["sql"] for q in queries.captured_queries if 'FROM "cases_caseevent"' in q["sql"]]
+    # One read per case shown (the merged case and its master): the actors' names to hide and
+    # the public entries come from the same rows.
+    assert len(timelines) == 2
+
+
 # --- rating ---------------------------------------------------------------------------------------
 
 
