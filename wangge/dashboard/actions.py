@@ -194,7 +194,9 @@ def new_case_statements(*, case: Case, case_id_sql: str) -> list[tuple[str, list
     key = case_key(case)
     flags = case_flags(case)
     day_sql, month_sql, slice_sql, mark_sql = _new_case_sql()
-    slice_rows = slice_keys(key)
+    # Sorted, as `_statements` sorts a transition's keys: every transaction locks slice rows
+    # in one order, so intake and a transition in the same community cannot deadlock.
+    slice_rows = sorted(slice_keys(key))
     if len(slice_rows) != 4:  # the statement has room for four (slice_keys' kinds)
         raise AssertionError("slice_keys changed: update _new_case_sql")
     return [
@@ -330,7 +332,7 @@ def count_loaded(first_id: int, end_id: int, *, rebuild_days: bool = False) -> t
     sums, one plain INSERT of the grouped rows) instead of one INSERT … ON CONFLICT per key;
     for a load about as large as the table, whose caller has dropped that table's unique key
     and indexes and recreates them afterwards (it holds the table's lock meanwhile).
-    Returns (day × grid rows written, marks written)."""
+    Returns (day × grid rows written: on a rebuild every row of the table, marks written)."""
     q = connection.ops.quote_name
     counters = ", ".join(q(c) for c in COUNTERS)
     sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)

@@ -337,10 +337,15 @@ def clock_read(
     not the id), so PostgreSQL reads the index alone."""
     group = dict(group or {})
     names = list(group)
+    # A suspended case is counted as it stood when paused (sla_q compares with paused_at), and
+    # paused_at is at the latest the present: bound the range by the later of `now` and the
+    # present, so that a case paused after `now` (while a report runs, or for a `now` in the
+    # past) is still read; the FILTERs decide what counts.
+    bound = max(now, timezone.now())
     on_clock = cases.filter(status__in=OPEN_STATUS_LIST).alias(clock_start=clock_start())
     reads: list[tuple[QuerySet[Case], dict[str, Any]]] = [
         (
-            on_clock.filter(clock_start__lte=now),
+            on_clock.filter(clock_start__lte=bound),
             {
                 "due_soon": Count("resolution_due_at", filter=sla_q(SlaStatus.DUE_SOON, now)),
                 "overdue": Count("resolution_due_at", filter=sla_q(SlaStatus.OVERDUE, now)),

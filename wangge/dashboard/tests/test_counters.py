@@ -219,3 +219,26 @@ def test_a_transition_writes_all_its_rollup_rows_in_one_statement(world: World) 
     assert len(rollup_writes) == 1
     assert "dashboard_caserollupslice" in rollup_writes[0]
     assert drift() == {}
+
+
+def test_intake_locks_slice_rows_in_the_order_a_transition_does(world: World) -> None:
+    # Intake and a transition of another case in the same community and category touch the
+    # same slice rows: both must take their locks in one order, or they can deadlock.
+    from wangge.dashboard.counters import counts_of
+    from wangge.dashboard.models import COUNTERS
+
+    case = report(world)
+    key = case_key(case)
+    intake = [p for sql, p in stats.new_case_statements(case=case, case_id_sql="0")]
+    intake_keys = [tuple(intake[2][i : i + 5]) for i in range(0, 20, 5)]
+    (transition,) = [
+        p for sql, p in stats._statements({key: counts_of(case_flags(case))}) if "slice" in sql
+    ]
+    width = 5 + len(COUNTERS)
+    transition_keys = [tuple(transition[i : i + 5]) for i in range(0, len(transition), width)]
+
+    def plain(keys: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+        return [tuple(str(v) for v in k) for k in keys]
+
+    assert plain(intake_keys) == plain(transition_keys)
+    assert [k[0] for k in intake_keys] == sorted(k[0] for k in intake_keys)

@@ -122,6 +122,29 @@ def test_the_clock_reads_the_cases_on_it_and_agrees_with_each_cases_sla_status(
     }
 
 
+def test_a_case_paused_after_the_dashboards_now_is_counted_as_it_stood_when_paused(
+    world: World,
+) -> None:
+    # A report or a poll computed for `now` while a case is suspended a moment later: the case
+    # keeps the status it had when paused (sla_status), though its clock started after `now`.
+    from wangge.cases.sla import sla_status
+
+    present = timezone.now()
+    now = present - timedelta(hours=1)
+    case = report(world)
+    Case.objects.filter(pk=case.pk).update(
+        status=Status.SUSPENDED,
+        due_soon_at=present - timedelta(minutes=30),
+        resolution_due_at=present + timedelta(hours=5),
+        paused_at=present - timedelta(minutes=10),
+        signed_at=now - timedelta(hours=1),
+    )
+    case.refresh_from_db()
+    assert sla_status(case, now) == SlaStatus.DUE_SOON
+    sums = selectors.summary(user=world.users["dispatcher"], now=now)["sums"]
+    assert (sums["due_soon"], sums["overdue"]) == (1, 0)
+
+
 def test_it_shows_each_user_only_their_subtree(world: World) -> None:
     report(world)
     report(world, grid=OTHER_STREET_GRID)
