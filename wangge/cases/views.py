@@ -147,9 +147,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if fragment and cursor:
         response = render(request, "cases/_rows.html", context)
     else:
-        total = selectors.case_total(user=request.user, filters=filters)
-        context["total"] = total.count
-        context["total_capped"] = total.capped
         if fragment:
             response = render(request, "cases/_results.html", context)
         else:
@@ -169,6 +166,24 @@ def case_list(request: HttpRequest) -> HttpResponse:
             response = render(request, "cases/list.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@login_required
+@require_GET
+def case_list_total(request: HttpRequest) -> HttpResponse:
+    """How many cases the list's filters select (counted up to selectors.TOTAL_CAP), with the
+    export button: asked for by the list once its rows are shown, so that a count over
+    millions of cases never holds the rows back."""
+    try:
+        filters = selectors.CaseFilters.from_params(request.GET)
+    except DomainError:
+        # The list shows the error and every case: count those.
+        filters = selectors.CaseFilters()
+    total = selectors.case_total(user=request.user, filters=filters)
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    context = {"total": total.count, "total_capped": total.capped, "query": params.urlencode()}
+    return render(request, "cases/_total.html", context)
 
 
 # --- case detail and actions ----------------------------------------------------------------

@@ -209,11 +209,11 @@ def test_the_total_above_the_list_is_counted_up_to_a_cap(
     for _ in range(4):
         report(world, title="垃圾满溢")
     login_as(client, world.users["dispatcher"])
-    body = html(client.get(reverse("cases:list")))
+    body = html(client.get(reverse("cases:total")))
     assert "共 4 件" in body
 
     monkeypatch.setattr(selectors, "TOTAL_CAP", 3)
-    response = client.get(reverse("cases:list"))
+    response = client.get(reverse("cases:total"))
     assert "超过 3 件" in html(response)
     assert response.context["total"] == 3 and response.context["total_capped"]
     total = selectors.case_total(user=world.users["dispatcher"], filters=selectors.CaseFilters())
@@ -304,7 +304,7 @@ def test_a_filter_change_with_htmx_returns_only_the_results(client, world: World
     body = html(response)
     assert "<html" not in body
     assert 'id="case-rows"' in body
-    assert 'data-testid="total"' in body
+    assert 'hx-get="/cases/total/?q=' in body  # the count follows in its own request
     assert "垃圾满溢" in body
     full = html(client.get(reverse("cases:list"), {"q": "垃圾"}))
     assert "<html" in full and 'hx-get="/cases/"' in full
@@ -848,3 +848,30 @@ def test_department_options_include_other_streets_departments_only_for_the_distr
     login_as(client, world.users["dispatcher"])
     options = list(client.get(reverse("cases:list")).context["departments"])
     assert street2 in options
+
+
+def test_the_rows_never_wait_for_the_count(client, world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for title in ("垃圾满溢", "路灯不亮"):
+        report(world, title=title)
+    login_as(client, world.users["dispatcher"])
+    client.get(reverse("cases:list"))  # session, scope
+    with CaptureQueriesContext(connection) as queries:
+        page = html(client.get(reverse("cases:list"), {"q": "路灯"}))
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(")]
+    assert not [sql for sql in counts if '"cases_case"' in sql]
+    assert 'hx-get="/cases/total/?q=%E8%B7%AF%E7%81%AF"' in page
+    # The count the page then asks for: the same filters, the same scope, the export button.
+    total = html(client.get(reverse("cases:total"), {"q": "路灯"}))
+    assert "共 1 件" in total and 'data-export="cases"' in total
+    assert "导出 Excel" not in html(client.get(reverse("cases:total"), {"q": "没有这种事"}))
+    # Filters the list rejects are reported there; the count is then of every case in scope.
+    assert "共 2 件" in html(client.get(reverse("cases:total"), {"date_from": "not-a-date"}))
+    # Within the caller's scope, as the list: a resident sees none of these cases.
+    login_as(client, world.users["resident"])
+    assert listed(client) == []
+    assert "共 0 件" in html(client.get(reverse("cases:total")))
+    client.logout()
+    assert client.get(reverse("cases:total")).status_code == 302  # to the login page
