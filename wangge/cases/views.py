@@ -154,7 +154,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             units = selectors.unit_options(user=request.user)
             context.update(
                 {
-                    "statuses": Status.choices,
+                    **_status_choices(filters.status),
                     "categories": selectors.category_list().filter(parent__isnull=True),
                     "sources": Source.choices,
                     "units": units,
@@ -166,6 +166,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
             response = render(request, "cases/list.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _status_choices(chosen: list[str]) -> dict[str, Any]:
+    """The status picker's options and the one selected: every status, "all open ones" (the
+    dashboard's and the to-do page's 在办 links ask for several at once), and any other set
+    the address asks for, so that changing another filter keeps the statuses asked for."""
+    open_value = ",".join(s for s in Status.values if s in OPEN_STATUSES)
+    options: list[tuple[str, Any]] = [(open_value, _("在办（全部在办状态）")), *Status.choices]
+    value = ",".join(chosen)
+    if len(chosen) > 1:
+        if set(chosen) == set(OPEN_STATUSES):
+            value = open_value
+        else:
+            options.append((value, _("所选的 %(n)d 种状态") % {"n": len(chosen)}))
+    return {"statuses": options, "status_value": value}
 
 
 @login_required

@@ -43,3 +43,15 @@ def staff_nav(context: Any) -> dict[str, Any]:
         "can_report": scope.is_superuser or bool(scope.roles & FIELD_ROLES),
         "can_registry": scope.is_superuser or bool(scope.roles & REGISTRY_READ_ROLES),
     }
+
+
+@register.simple_tag(takes_context=True)
+def has_territory(context: Any) -> bool:
+    """Whether the signed-in user has a territory to browse (residents and volunteers have
+    none: their way in is 随手拍 and 查询进度)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    scope = scope_of(user)
+    return scope.is_superuser or bool(scope.territory_codes)

@@ -875,3 +875,23 @@ def test_the_rows_never_wait_for_the_count(client, world: World) -> None:
     assert "共 0 件" in html(client.get(reverse("cases:total")))
     client.logout()
     assert client.get(reverse("cases:total")).status_code == 302  # to the login page
+
+
+def test_the_status_picker_keeps_several_statuses_asked_for(client, world: World) -> None:
+    from wangge.cases.models import OPEN_STATUSES
+
+    case_in(world, Status.ACCEPTED, title="垃圾满溢")
+    case_in(world, Status.DISPATCHED, title="垃圾满溢")
+    case_in(world, Status.REJECTED, title="垃圾满溢")
+    login_as(client, world.users["dispatcher"])
+    # The to-do page's and the dashboard's 在办 links ask for every open status at once.
+    asked = ",".join(sorted(OPEN_STATUSES))
+    page = html(client.get(reverse("cases:list"), {"status": asked}))
+    selected = re.findall(r'<option value="([^"]*)" selected>', page)
+    assert selected and set(selected[0].split(",")) == set(OPEN_STATUSES)
+    # What the form then sends with another filter keeps them all: 2 open cases, not 0.
+    assert len(listed(client, status=selected[0], q="垃圾")) == 2
+    # Any other set of statuses is offered as it is.
+    page = html(client.get(reverse("cases:list"), {"status": "accepted,rejected"}))
+    assert '<option value="accepted,rejected" selected>' in page
+    assert len(listed(client, status="accepted,rejected")) == 2

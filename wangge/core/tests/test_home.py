@@ -63,8 +63,19 @@ def test_a_user_without_roles_is_told_whom_to_ask(world: World, client) -> None:
 
 def test_a_resident_has_no_territory(world: World, client) -> None:
     response = home(client, world.users["resident"])
-    assert "居民/群众" in response.content.decode()
+    body = response.content.decode()
+    assert "居民/群众" in body
     assert stats(response) == {}
+    # Their way in: 随手拍 and 查询进度, not a territory browser they may not open.
+    assert 'data-testid="entry-report"' in body and 'data-testid="entry-track"' in body
+    assert reverse("territory:browser") not in body
+    assert "工作人员登录" not in body  # signed in already
+
+
+def test_staff_get_the_territory_link_and_no_public_entry(world: World, client) -> None:
+    body = home(client, world.users["grid_worker"]).content.decode()
+    assert reverse("territory:browser") in body
+    assert 'data-testid="entry-report"' not in body
 
 
 @pytest.mark.parametrize("username", ["grid_worker", "street_staff", "dispatcher", "superuser"])
