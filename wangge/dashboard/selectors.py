@@ -517,11 +517,21 @@ def summary(
         "due_soon": cases_url(period, sla=SlaStatus.DUE_SOON),
         "overdue": cases_url(period, sla=SlaStatus.OVERDUE),
         "rejected": cases_url(period, status=Status.REJECTED),
+        "merged": cases_url(period, status=Status.MERGED),
     }
     return {
         "counters": {
             k: sums[k]
-            for k in ("total", "closed", "open", "today", "due_soon", "overdue", "rejected")
+            for k in (
+                "total",
+                "closed",
+                "open",
+                "today",
+                "due_soon",
+                "overdue",
+                "rejected",
+                "merged",
+            )
         },
         "sums": sums,
         "rates": rates(sums),

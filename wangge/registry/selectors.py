@@ -334,19 +334,30 @@ def check_buildings(*, user: Any) -> QuerySet[Building]:
     return building_list(user=user)
 
 
+def _due_qs(*, user: Any, building: Building | None, now: datetime | None) -> QuerySet[Household]:
+    buildings = check_buildings(user=user)
+    qs = household_list(user=user).filter(stale_q(now), building__in=buildings)
+    return qs.filter(building=building) if building is not None else qs
+
+
 def due_households(
     *, user: Any, building: Building | None = None, now: datetime | None = None, limit: int = 200
 ) -> list[Household]:
-    """Households due for the weekly check (never verified, or over 7 days ago), oldest first."""
-    buildings = check_buildings(user=user)
-    qs = household_list(user=user).filter(stale_q(now), building__in=buildings)
-    if building is not None:
-        qs = qs.filter(building=building)
+    """Households due for the weekly check (never verified, or over 7 days ago), oldest first;
+    the first `limit` of them (`due_household_count` says how many there are)."""
     return list(
-        qs.annotate(resident_count=Count("residents"))
+        _due_qs(user=user, building=building, now=now)
+        .annotate(resident_count=Count("residents"))
         .order_by("last_verified_at", "building_id", "unit__number", "room")
         .select_related("building")[:limit]
     )
+
+
+def due_household_count(
+    *, user: Any, building: Building | None = None, now: datetime | None = None
+) -> int:
+    """How many households are due for the weekly check (all of them, not only those listed)."""
+    return _due_qs(user=user, building=building, now=now).count()
 
 
 @dataclass(frozen=True)

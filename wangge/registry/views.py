@@ -139,6 +139,7 @@ def weekly_check(request: HttpRequest) -> HttpResponse:
     households = selectors.due_households(user=request.user, building=building)
     context = {
         "households": households,
+        "due_total": selectors.due_household_count(user=request.user, building=building),
         "building": building,
         "buildings": selectors.check_buildings(user=request.user),
         "interval_days": selectors.CHECK_INTERVAL.days,

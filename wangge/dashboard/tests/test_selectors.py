@@ -7,6 +7,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from wangge.cases import actions
 from wangge.cases.models import Case, Rating, SlaStatus, Source, Status
 from wangge.cases.tests.helpers import case_in, category, do, report
 from wangge.core.tests.fixtures import World
@@ -24,18 +25,24 @@ def _closed_and_rated(world: World, rating: str, **kwargs: Any) -> Case:
 def test_it_counts_the_seed_platforms_counters(world: World) -> None:
     _closed_and_rated(world, Rating.SATISFIED)
     _closed_and_rated(world, Rating.BASICALLY_SATISFIED)
-    case_in(world, Status.IN_PROGRESS)
+    master = case_in(world, Status.IN_PROGRESS)
     case_in(world, Status.REJECTED)
+    duplicate = report(world)
+    actions.merge(case_id=duplicate.pk, actor=world.users["dispatcher"], master_id=master.pk)
     result = selectors.summary(user=world.users["dispatcher"])
     assert result["counters"] == {
-        "total": 4,
+        "total": 5,
         "closed": 2,
         "open": 1,
-        "today": 4,
+        "today": 5,
         "due_soon": 0,
         "overdue": 0,
         "rejected": 1,
+        "merged": 1,
     }
+    # Every case received is closed, open, rejected or merged (the monthly report adds up).
+    counters = result["counters"]
+    assert counters["total"] == sum(counters[k] for k in ("closed", "open", "rejected", "merged"))
     rates = result["rates"]
     assert rates["resolution"] == 1.0
     assert rates["satisfaction"] == pytest.approx((1 + 0.9) / 2)

@@ -119,6 +119,20 @@ def test_the_weekly_check_takes_one_tap(registry: RegistryWorld, world, client) 
     assert "本周住户都已核实" in page
 
 
+def test_the_weekly_check_counts_every_household_due_not_only_those_listed(
+    registry: RegistryWorld, world, client, monkeypatch
+) -> None:
+    from wangge.registry import selectors as registry_selectors
+
+    shown = registry_selectors.due_households
+    monkeypatch.setattr(
+        registry_selectors, "due_households", lambda **kw: shown(**{**kw, "limit": 1})
+    )
+    login_as(client, world.users["building_head"])
+    page = client.get(reverse("registry:check")).content.decode()
+    assert "待核实 2 户，先列出最久未核实的 1 户" in page
+
+
 def test_a_change_is_recorded_from_the_form(registry: RegistryWorld, world, client) -> None:
     login_as(client, world.users["building_head"])
     url = reverse("registry:change", args=[registry.households["102"].pk])
