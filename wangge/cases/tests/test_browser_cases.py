@@ -194,6 +194,18 @@ def test_a_second_tab_on_an_old_version_is_told_to_reload(
     url = f"{live_server.url}/cases/{case.pk}/"
     first.goto(url)
     second.goto(url)
+    # The deadline's countdown speaks the page's language.
+    countdown = re.compile(r"^剩余 (\d+天\d+小时|\d+小时\d+分|\d+分钟)$")
+    expect(first.get_by_test_id("countdown")).to_have_text(countdown)
+    english = second.context.new_page()
+    english.context.add_cookies(
+        [{"name": "django_language", "value": "en", "url": live_server.url}]
+    )
+    english.goto(url)
+    left = re.compile(r"^(\d+ d \d+ h|\d+ h \d+ min|\d+ min) left$")
+    expect(english.get_by_test_id("countdown")).to_have_text(left)
+    english.context.clear_cookies(name="django_language")
+    english.close()
 
     first.get_by_role("button", name="受理", exact=True).click()
     expect_status(first, "待分拨")

@@ -9,16 +9,26 @@
     if (url) { L.tileLayer(url, { maxZoom: 19 }).addTo(map); }
   }
 
-  // Countdown to a deadline, refreshed every 30 s.
+  // Countdown to a deadline, refreshed every 30 s. The words come translated from the page
+  // (#countdown-words: "{d}", "{h}", "{m}" and "{t}" are filled in here).
   function countdown() {
     var els = document.querySelectorAll(".countdown[data-due]");
+    var words = document.getElementById("countdown-words");
+    function word(name, fallback) {
+      return (words && words.getAttribute("data-" + name)) || fallback;
+    }
+    function fill(pattern, values) {
+      return pattern.replace(/\{(\w)\}/g, function (_all, key) { return String(values[key]); });
+    }
     function tick() {
       var now = Date.now();
       els.forEach(function (el) {
         var ms = new Date(el.getAttribute("data-due")).getTime() - now;
         var abs = Math.abs(ms), d = Math.floor(abs / 864e5), h = Math.floor(abs % 864e5 / 36e5), m = Math.floor(abs % 36e5 / 6e4);
-        var text = d ? d + "天" + h + "小时" : (h ? h + "小时" + m + "分" : m + "分钟");
-        el.textContent = ms >= 0 ? "剩余 " + text : "已超时 " + text;
+        var parts = { d: d, h: h, m: m };
+        var text = d ? fill(word("days", "{d}天{h}小时"), parts)
+          : (h ? fill(word("hours", "{h}小时{m}分"), parts) : fill(word("minutes", "{m}分钟"), parts));
+        el.textContent = fill(ms >= 0 ? word("left", "剩余 {t}") : word("late", "已超时 {t}"), { t: text });
         el.classList.toggle("late", ms < 0);
         el.classList.toggle("soon", ms >= 0 && ms < 864e5);
       });
