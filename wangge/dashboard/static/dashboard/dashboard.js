@@ -111,9 +111,12 @@
       category.setOption({
         backgroundColor: "transparent",
         tooltip: { trigger: "item" },
+        // Every class is named in the legend, even when its slice is too thin for a label.
+        legend: { type: "scroll", bottom: 0, textStyle: { color: text } },
         series: [{
-          type: "pie", radius: ["35%", "65%"],
-          label: { color: text },
+          type: "pie", radius: ["30%", "58%"], center: ["50%", "44%"],
+          label: { color: text, width: 84, overflow: "break" },
+          labelLayout: { hideOverlap: true },
           data: data.by_category.map(function (r) { return { name: r.label, value: r.total, url: r.url }; }),
         }],
       });
@@ -126,9 +129,10 @@
         backgroundColor: "transparent",
         tooltip: { trigger: "axis" },
         legend: { top: 0, data: ["办理中", "已超时"], textStyle: { color: text } },
-        grid: { left: 90, right: 16, top: 36, bottom: 20 },
+        grid: { left: 8, right: 16, top: 36, bottom: 20, containLabel: true },
         xAxis: { type: "value", minInterval: 1 },
-        yAxis: { type: "category", data: data.by_unit.map(function (r) { return r.label; }) },
+        // Every street or community named (not every other one), in full.
+        yAxis: { type: "category", axisLabel: { interval: 0, color: text, fontSize: 11 }, data: data.by_unit.map(function (r) { return r.label; }) },
         series: [
           { name: "办理中", type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: r.url }; }) },
           { name: "已超时", type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: r.url }; }) },
