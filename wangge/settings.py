@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "django_tasks_db",
+    # django-ninja: its Swagger UI from our own static files, not a CDN the CSP blocks.
+    "ninja",
     "wangge.core",
     "wangge.accounts",
     "wangge.territory",

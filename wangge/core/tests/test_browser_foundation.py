@@ -55,3 +55,13 @@ def test_the_language_switch_turns_the_page_to_english_and_back(
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert cookies.get("django_language") == "zh-hans"
+
+
+def test_the_api_docs_page_shows_the_operations_from_our_own_files(live_server, page) -> None:
+    # Swagger UI comes from django-ninja's static files (the CSP allows no CDN).
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Wangge staff API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert all(url.startswith(live_server.url) for url in requested), requested
