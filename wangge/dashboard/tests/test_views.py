@@ -52,3 +52,13 @@ def test_it_does_not_exist_for_residents_or_outside_the_scope(world: World, clie
     assert client.get("/dashboard/data.json?unit=110101002").status_code == 404
     client.logout()
     assert client.get("/dashboard/").status_code == 302
+
+
+def test_the_charts_words_follow_the_pages_language(world: World, client: Any) -> None:
+    login_as(client, world.users["dispatcher"])
+    for path in ("/dashboard/", "/dashboard/screen/"):
+        chinese = client.get(path).content.decode()
+        assert 'data-word-open="办理中"' in chinese and 'data-word-overdue="已超时"' in chinese
+        english = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert 'data-word-open="In progress"' in english
+        assert 'data-word-received="Cases"' in english

@@ -7,6 +7,12 @@
   if (!root || !initial) return;
   var dark = root.dataset.theme === "dark";
   var refresh = parseInt(root.dataset.refresh || "5000", 10);
+  // Chart and table words come translated from the page (data-word-*).
+  function word(name, fallback) { return root.getAttribute("data-word-" + name) || fallback; }
+  var W = {
+    received: word("received", "办件"), closed: word("closed", "已办结"),
+    open: word("open", "办理中"), overdue: word("overdue", "已超时"), empty: word("empty", "暂无数据"),
+  };
   var charts = {};
 
   function pct(v) {
@@ -60,7 +66,7 @@
       });
       if (!rows.length) {
         var empty = el("tr");
-        var td = el("td", "暂无数据", "muted");
+        var td = el("td", W.empty, "muted");
         td.colSpan = 5;
         empty.appendChild(td);
         frag.appendChild(empty);
@@ -96,13 +102,13 @@
       trend.setOption({
         backgroundColor: "transparent",
         tooltip: { trigger: "axis" },
-        legend: { top: 0, data: ["办件", "已办结"], textStyle: { color: text } },
+        legend: { top: 0, data: [W.received, W.closed], textStyle: { color: text } },
         grid: { left: 40, right: 16, top: 36, bottom: 28 },
         xAxis: { type: "category", data: data.trend.map(function (d) { return d.day.slice(5); }) },
         yAxis: { type: "value", minInterval: 1 },
         series: [
-          { name: "办件", type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: data.trend.map(function (d) { return d.total; }) },
-          { name: "已办结", type: "line", smooth: true, data: data.trend.map(function (d) { return d.closed; }) },
+          { name: W.received, type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: data.trend.map(function (d) { return d.total; }) },
+          { name: W.closed, type: "line", smooth: true, data: data.trend.map(function (d) { return d.closed; }) },
         ],
       });
     }
@@ -128,14 +134,14 @@
       units.setOption({
         backgroundColor: "transparent",
         tooltip: { trigger: "axis" },
-        legend: { top: 0, data: ["办理中", "已超时"], textStyle: { color: text } },
+        legend: { top: 0, data: [W.open, W.overdue], textStyle: { color: text } },
         grid: { left: 8, right: 16, top: 36, bottom: 20, containLabel: true },
         xAxis: { type: "value", minInterval: 1 },
         // Every street or community named (not every other one), in full.
         yAxis: { type: "category", axisLabel: { interval: 0, color: text, fontSize: 11 }, data: data.by_unit.map(function (r) { return r.label; }) },
         series: [
-          { name: "办理中", type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: r.url }; }) },
-          { name: "已超时", type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: r.url }; }) },
+          { name: W.open, type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: r.url }; }) },
+          { name: W.overdue, type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: r.url }; }) },
         ],
       });
       units.off("click");
