@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -190,9 +191,22 @@ def _lead_recipients(case: Case) -> list[int]:
     return []
 
 
-def _notify(case: Case, *, kind: str, recipients: list[int], title: str, event: CaseEvent) -> None:
+def _notify(
+    case: Case,
+    *,
+    kind: str,
+    recipients: list[int],
+    title: Any,
+    event: CaseEvent,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Tell `recipients` about `case`. The title (a lazy message, with `params`) is written in
+    the site's language, not in the language of whoever's action sent it: an English-speaking
+    dispatcher's dispatch reaches its handlers in Chinese."""
     if not recipients:
         return
+    with translation.override(settings.LANGUAGE_CODE):
+        title = str(title) % {k: str(v) for k, v in params.items()} if params else str(title)
     notify.enqueue(
         kind=kind,
         dedupe_key=f"case:{case.pk}:event:{event.pk}:{kind}",
@@ -619,7 +633,8 @@ def dispatch(
         case,
         kind="dispatched",
         recipients=_lead_recipients(case),
-        title=_("新派单：%(t)s") % {"t": case.title},
+        title=_lazy("新派单：%(t)s"),
+        params={"t": case.title},
         event=event,
     )
     return case
@@ -660,15 +675,21 @@ def return_case(
         change=change,
         is_public=False,
     )
-    _back_to_the_desk(case, event, kind="returned", title=_("退单：%(t)s") % {"t": case.title})
+    _back_to_the_desk(case, event, kind="returned", title=_lazy("退单：%(t)s"))
     return case
 
 
-def _back_to_the_desk(case: Case, event: CaseEvent, *, kind: str, title: str) -> None:
-    """After a return or an escalation: no handlers left, the desk of the handling unit is told."""
+def _back_to_the_desk(case: Case, event: CaseEvent, *, kind: str, title: Any) -> None:
+    """After a return or an escalation: no handlers left, the desk of the handling unit is told.
+    `title`: a lazy message with the case's title as %(t)s."""
     case.co_departments.clear()
     _notify(
-        case, kind=kind, recipients=_desk_recipients(case.handling_unit), title=title, event=event
+        case,
+        kind=kind,
+        recipients=_desk_recipients(case.handling_unit),
+        title=title,
+        event=event,
+        params={"t": case.title},
     )
 
 
@@ -753,9 +774,7 @@ def escalate(*, case_id: int, actor: Any, note: str, expected_version: int | Non
     )
     event.data = {"to_unit": case.handling_unit.name, "to_level": case.handling_unit.level}
     CaseEvent.objects.filter(pk=event.pk).update(data=event.data)
-    _back_to_the_desk(
-        case, event, kind="escalated", title=_("上报（吹哨）：%(t)s") % {"t": case.title}
-    )
+    _back_to_the_desk(case, event, kind="escalated", title=_lazy("上报（吹哨）：%(t)s"))
     return case
 
 
@@ -927,7 +946,8 @@ def rate(
         case,
         kind="rated",
         recipients=_lead_recipients(case),
-        title=_("群众评价：%(r)s") % {"r": case.get_rating_display()},
+        title=_lazy("群众评价：%(r)s"),
+        params={"r": Rating(case.rating).label},
         event=event,
     )
     if (rating == Rating.UNSATISFIED or not solved) and case.reopen_count < MAX_REOPENS:
@@ -985,7 +1005,8 @@ def reopen(
         case,
         kind="reopened",
         recipients=_lead_recipients(case),
-        title=_("重办：%(t)s") % {"t": case.title},
+        title=_lazy("重办：%(t)s"),
+        params={"t": case.title},
         event=event,
     )
     return case
@@ -1097,7 +1118,8 @@ def _warn(case_id: int, *, kind: str, now: datetime) -> bool:
             case,
             kind=kind,
             recipients=lead or _desk_recipients(case.handling_unit),
-            title=(_("已超时：%(t)s") if overdue else _("即将超时：%(t)s")) % {"t": case.title},
+            title=_lazy("已超时：%(t)s") if overdue else _lazy("即将超时：%(t)s"),
+            params={"t": case.title},
             event=event,
         )
     return True

@@ -115,6 +115,18 @@ def test_after_commit_the_lead_departments_handlers_get_an_in_app_notification(
     assert note.read_at is None
 
 
+def test_notifications_are_written_in_the_sites_language_whoever_acts(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.utils import translation
+
+    case = case_in(world, Status.ACCEPTED)
+    # A dispatcher whose pages are in English: the handlers still read Chinese.
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        dispatch(world, case)
+    assert Notification.objects.get().title == f"新派单：{case.title}"
+
+
 def test_enqueueing_the_same_key_twice_writes_one_row(world: World) -> None:
     first = actions.enqueue(kind="rated", dedupe_key="k-1", payload={"recipients": []})
     again = actions.enqueue(kind="rated", dedupe_key="k-1", payload={"recipients": []})
