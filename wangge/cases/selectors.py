@@ -352,6 +352,9 @@ def case_page(*, user: Any, filters: CaseFilters, cursor: str = "", limit: int =
 # filter at ten million cases reads them all on each page view (3 s for one street's class at 10M;
 # 0.5 s for 100,000 of the district's last 30 days). Beyond it the page says "more than …"; the
 # dashboard's counters give exact figures.
+# Every open status as one `status` parameter of the list (the 在办 links and picker option).
+OPEN_PARAM = ",".join(s for s in Status.values if s in OPEN_STATUSES)
+
 TOTAL_CAP = 1_000
 
 

@@ -112,7 +112,7 @@ def todo(request: HttpRequest) -> HttpResponse:
         "urgent": [{"case": c, "sla": sla_status(c)} for c in urgent],
         "reports": [{"case": c, "sla": sla_status(c)} for c in reports],
         "can_report": scope.is_superuser or bool(scope.roles & FIELD_ROLES),
-        "open_statuses": ",".join(sorted(OPEN_STATUSES)),
+        "open_statuses": selectors.OPEN_PARAM,
         "roles": [Role(r).label for r in Role.values if r in scope.roles],
     }
     return render(request, "cases/todo.html", context)
@@ -124,23 +124,18 @@ def todo(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
-    error = None
-    cursor = request.GET.get("cursor", "")
+    filters, error = _list_filters(request)
+    cursor = "" if error else request.GET.get("cursor", "")
     try:
-        filters = selectors.CaseFilters.from_params(request.GET)
         page = selectors.case_page(user=request.user, filters=filters, cursor=cursor)
-    except DomainError as exc:
-        error = exc
-        filters = selectors.CaseFilters()
-        cursor = ""
+    except DomainError as exc:  # a cursor that is not one
+        error, filters, cursor = exc, selectors.CaseFilters(), ""
         page = selectors.case_page(user=request.user, filters=filters)
-    params = request.GET.copy()
-    params.pop("cursor", None)
     context: dict[str, Any] = {
         "rows": [{"case": c, "sla": sla_status(c)} for c in page.items],
         "next_cursor": page.next_cursor,
         "filters": filters,
-        "query": params.urlencode(),
+        "query": _list_query(request),
         "error": error,
     }
     fragment = _wants_fragment(request)
@@ -168,16 +163,34 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _list_filters(request: HttpRequest) -> tuple[selectors.CaseFilters, DomainError | None]:
+    """The list's filters from the address; filters that are not valid give the error to show
+    and every case in scope instead."""
+    try:
+        return selectors.CaseFilters.from_params(request.GET), None
+    except DomainError as exc:
+        return selectors.CaseFilters(), exc
+
+
+def _list_query(request: HttpRequest) -> str:
+    """The list's filters as a query string, without the page's cursor."""
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return params.urlencode()
+
+
 def _status_choices(chosen: list[str]) -> dict[str, Any]:
     """The status picker's options and the one selected: every status, "all open ones" (the
     dashboard's and the to-do page's 在办 links ask for several at once), and any other set
     the address asks for, so that changing another filter keeps the statuses asked for."""
-    open_value = ",".join(s for s in Status.values if s in OPEN_STATUSES)
-    options: list[tuple[str, Any]] = [(open_value, _("在办（全部在办状态）")), *Status.choices]
+    options: list[tuple[str, Any]] = [
+        (selectors.OPEN_PARAM, _("在办（全部在办状态）")),
+        *Status.choices,
+    ]
     value = ",".join(chosen)
     if len(chosen) > 1:
         if set(chosen) == set(OPEN_STATUSES):
-            value = open_value
+            value = selectors.OPEN_PARAM
         else:
             options.append((value, _("所选的 %(n)d 种状态") % {"n": len(chosen)}))
     return {"statuses": options, "status_value": value}
@@ -189,15 +202,9 @@ def case_list_total(request: HttpRequest) -> HttpResponse:
     """How many cases the list's filters select (counted up to selectors.TOTAL_CAP), with the
     export button: asked for by the list once its rows are shown, so that a count over
     millions of cases never holds the rows back."""
-    try:
-        filters = selectors.CaseFilters.from_params(request.GET)
-    except DomainError:
-        # The list shows the error and every case: count those.
-        filters = selectors.CaseFilters()
+    filters, _error = _list_filters(request)  # the list shows the error; count what it lists
     total = selectors.case_total(user=request.user, filters=filters)
-    params = request.GET.copy()
-    params.pop("cursor", None)
-    context = {"total": total.count, "total_capped": total.capped, "query": params.urlencode()}
+    context = {"total": total.count, "total_capped": total.capped, "query": _list_query(request)}
     return render(request, "cases/_total.html", context)
 
 

@@ -32,7 +32,6 @@ from wangge.accounts.models import Role
 from wangge.accounts.scope import Scope, scope_of
 from wangge.cases.models import (
     OPEN_STATUS_LIST,
-    OPEN_STATUSES,
     UNSIGNED_STATUS_LIST,
     Case,
     Category,
@@ -41,6 +40,7 @@ from wangge.cases.models import (
     Status,
     clock_start,
 )
+from wangge.cases.selectors import OPEN_PARAM
 from wangge.cases.sla import sla_q
 from wangge.core.errors import DomainError
 from wangge.core.sql import open_case_scan
@@ -57,7 +57,6 @@ from wangge.territory.models import Department, Level, OrgUnit
 
 NOT_DISPATCHED = 0
 DASHBOARD_ROLES = frozenset(Role.values) - {Role.RESIDENT, Role.VOLUNTEER}
-OPEN_PARAM = ",".join(s for s in Status.values if s in OPEN_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -494,21 +493,18 @@ def summary(
             for c in COUNTERS:
                 sums[c] += int(raw[f"n_{c}"] or 0)
     scope = scope_of(user)
+    today_period = Period(period.scope_code, department_id, today, today)
     if slices_serve(scope, period):
         # The day slice of today: communities, not grids × categories × departments × sources.
         todays = one_row(_slices(scope, period, SliceKind.DAY).filter(start=today), n=Sum("total"))
     else:
-        todays = one_row(
-            rollups(user=user, period=Period(period.scope_code, department_id, today, today)),
-            n=Sum("total"),
-        )
+        todays = one_row(rollups(user=user, period=today_period), n=Sum("total"))
     sums["today"] = int(todays["n"] or 0)
     if clock is not None:
         sums.update(clock.totals())
     else:
         counted = clock_read(scoped_cases(user=user, period=period), now)
         sums.update(counted.get((), dict.fromkeys(CLOCK_COUNTS, 0)))
-    today_period = Period(period.scope_code, department_id, today, today)
     links = {
         "total": cases_url(period),
         "closed": cases_url(period, status=Status.CLOSED),

@@ -6,7 +6,7 @@ from typing import Any
 from django import template
 
 from wangge.accounts.models import Role
-from wangge.accounts.scope import scope_of
+from wangge.accounts.scope import Scope, scope_of
 from wangge.registry.selectors import READ_ROLES as REGISTRY_READ_ROLES
 
 register = template.Library()
@@ -15,16 +15,20 @@ STAFF_ROLES = frozenset(Role.values) - {Role.RESIDENT, Role.VOLUNTEER}
 FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.BUILDING_HEAD})
 
 
+def _signed_in_scope(context: Any) -> Scope | None:
+    """The scope of the page's signed-in user (None for a visitor)."""
+    user = getattr(context.get("request"), "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    return scope_of(user)
+
+
 @register.inclusion_tag("cases/_nav.html", takes_context=True)
 def staff_nav(context: Any) -> dict[str, Any]:
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    scope = _signed_in_scope(context)
+    if scope is None or not (scope.is_superuser or scope.roles & STAFF_ROLES):
         return {"show": False}
-    scope = scope_of(user)
-    if not (scope.is_superuser or scope.roles & STAFF_ROLES):
-        return {"show": False}
-    path = request.path
+    path = context["request"].path
     if path.startswith("/cases/todo/"):
         current = "todo"
     elif path.startswith("/cases/report/"):
@@ -49,9 +53,5 @@ def staff_nav(context: Any) -> dict[str, Any]:
 def has_territory(context: Any) -> bool:
     """Whether the signed-in user has a territory to browse (residents and volunteers have
     none: their way in is 随手拍 and 查询进度)."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return False
-    scope = scope_of(user)
-    return scope.is_superuser or bool(scope.territory_codes)
+    scope = _signed_in_scope(context)
+    return scope is not None and (scope.is_superuser or bool(scope.territory_codes))
