@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install assets locales migrate seed serve lint typecheck pytest clean system-deps
+.PHONY: demo test install assets locales messages migrate seed serve lint typecheck pytest clean system-deps
 
 demo: install migrate seed serve
 
@@ -31,6 +31,13 @@ assets: node_modules/.package-lock.json
 locales: $(VENV)/.installed
 	@command -v msgfmt >/dev/null || { echo "msgfmt is needed to compile translations: apt-get install gettext"; exit 1; }
 	@$(PY) manage.py compilemessages --verbosity 0 --locale en --locale zh_Hans --ignore=.venv --ignore=node_modules --ignore=static_vendor --ignore=var
+
+# After changing a translatable string: update both catalogues, give every bilingual message its
+# Chinese part (scripts/zh_catalogue.py), then translate the new English entries by hand.
+messages: $(VENV)/.installed
+	cd wangge && ../$(PY) ../manage.py makemessages -l en -l zh_Hans --ignore "static/*" --ignore "tests/*" --no-obsolete
+	$(PY) scripts/zh_catalogue.py
+	@$(MAKE) --no-print-directory locales
 
 system-deps:
 	@scripts/system_deps.sh

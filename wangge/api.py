@@ -7,6 +7,7 @@ your scope, 409 the case changed since you read it or the move is not possible i
 (wait the Retry-After header's seconds; limits are per token, and per address without a token).
 """
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -154,10 +157,73 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
             {
                 "field": ".".join(loc) or None,
                 "code": err.get("type", "invalid"),
-                "message": err.get("msg", ""),
+                "message": validation_message(err),
             }
         )
     return _errors(request, 422, errors)
+
+
+# pydantic's error types, in the reader's language when one is shown (translated per use).
+SCHEMA_MESSAGES = {
+    "missing": gettext_noop("请填写此项 (this field is required)"),
+    "string_type": gettext_noop("须为文字 (must be a string)"),
+    "string_too_long": gettext_noop("不能超过 %(limit)s 个字 (at most %(limit)s characters)"),
+    "string_too_short": gettext_noop("至少 %(limit)s 个字 (at least %(limit)s characters)"),
+    "too_long": gettext_noop("最多 %(limit)s 项 (at most %(limit)s items)"),
+    "too_short": gettext_noop("至少 %(limit)s 项 (at least %(limit)s items)"),
+    "int_parsing": gettext_noop("须为整数 (must be a whole number)"),
+    "int_type": gettext_noop("须为整数 (must be a whole number)"),
+    "int_from_float": gettext_noop("须为整数 (must be a whole number)"),
+    "float_parsing": gettext_noop("须为数字 (must be a number)"),
+    "float_type": gettext_noop("须为数字 (must be a number)"),
+    "finite_number": gettext_noop("须为数字 (must be a number)"),
+    "bool_parsing": gettext_noop("须为 true 或 false (must be true or false)"),
+    "bool_type": gettext_noop("须为 true 或 false (must be true or false)"),
+    "less_than_equal": gettext_noop("不能大于 %(limit)s (at most %(limit)s)"),
+    "less_than": gettext_noop("须小于 %(limit)s (less than %(limit)s)"),
+    "greater_than_equal": gettext_noop("不能小于 %(limit)s (at least %(limit)s)"),
+    "greater_than": gettext_noop("须大于 %(limit)s (more than %(limit)s)"),
+    "list_type": gettext_noop("须为列表 (must be a list)"),
+    "dict_type": gettext_noop("须为对象 (must be an object)"),
+    "model_type": gettext_noop("须为对象 (must be an object)"),
+    "model_attributes_type": gettext_noop("须为对象 (must be an object)"),
+    "datetime_parsing": gettext_noop(
+        "须为时间，如 2026-05-01T09:30:00+08:00 (must be a date and time)"
+    ),
+    "datetime_type": gettext_noop(
+        "须为时间，如 2026-05-01T09:30:00+08:00 (must be a date and time)"
+    ),
+    "datetime_from_date_parsing": gettext_noop(
+        "须为时间，如 2026-05-01T09:30:00+08:00 (must be a date and time)"
+    ),
+    "date_parsing": gettext_noop("须为日期，如 2026-05-01 (must be a date)"),
+    "date_from_datetime_parsing": gettext_noop("须为日期，如 2026-05-01 (must be a date)"),
+    "date_type": gettext_noop("须为日期，如 2026-05-01 (must be a date)"),
+    "literal_error": gettext_noop("须为以下之一：%(expected)s (must be one of: %(expected)s)"),
+    "enum": gettext_noop("须为以下之一：%(expected)s (must be one of: %(expected)s)"),
+    "extra_forbidden": gettext_noop("不接受此项 (unknown field)"),
+    "json_invalid": gettext_noop("不是有效的 JSON (not valid JSON)"),
+}
+
+
+def validation_message(err: dict[str, Any]) -> str:
+    """The schema's refusal in the request's language: pydantic writes its own in English."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    limit = next(
+        (ctx[k] for k in ("max_length", "min_length", "le", "ge", "lt", "gt") if k in ctx), ""
+    )
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)  # "180", not "180.0"
+    message = SCHEMA_MESSAGES.get(kind)
+    if message is None:
+        return _("格式不正确 (invalid value)")
+    message = _(message)
+    # pydantic lists the choices in English ("'a', 'b' or 'c'"): the values, in the list's words.
+    expected = str(ctx.get("expected", ""))
+    values = re.findall(r"'([^']*)'", expected)
+    if values:
+        expected = _("、").join(values)
+    return message % {"limit": limit, "expected": expected}
 
 
 @api.exception_handler(Http404)
@@ -165,7 +231,7 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _errors(
         request,
         404,
-        [{"field": None, "code": "not_found", "message": "不存在或不在您的范围内 (not found)"}],
+        [{"field": None, "code": "not_found", "message": _("不存在或不在您的范围内 (not found)")}],
     )
 
 
@@ -178,7 +244,9 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
             {
                 "field": "Authorization",
                 "code": "unauthenticated",
-                "message": "请提供有效的令牌：Authorization: Bearer <token> (missing or invalid token)",
+                "message": _(
+                    "请提供有效的令牌：Authorization: Bearer <token> (missing or invalid token)"
+                ),
             }
         ],
         headers={"WWW-Authenticate": "Bearer"},
@@ -190,7 +258,13 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return _errors(
         request,
         413,
-        [{"field": None, "code": "too_large", "message": "请求内容过大 (request body too large)"}],
+        [
+            {
+                "field": None,
+                "code": "too_large",
+                "message": _("请求内容过大 (request body too large)"),
+            }
+        ],
     )
 
 
@@ -201,8 +275,14 @@ def on_rate_limited(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpRes
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = "bad_request" if exc.status_code == 400 else "error"
-    return _errors(request, exc.status_code, [{"field": None, "code": code, "message": str(exc)}])
+    if exc.status_code == 400:
+        # ninja's only 400: a body it cannot read as JSON (its text is English, with the parser's
+        # position).
+        message = _("请求内容不是有效的 JSON (the request body is not valid JSON)")
+        return _errors(request, 400, [{"field": None, "code": "bad_request", "message": message}])
+    return _errors(
+        request, exc.status_code, [{"field": None, "code": "error", "message": str(exc)}]
+    )
 
 
 def register_routers() -> None:

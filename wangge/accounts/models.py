@@ -80,7 +80,7 @@ class Membership(models.Model):
         on_delete=models.CASCADE,
         related_name="memberships",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("角色授权")
@@ -98,6 +98,11 @@ class Membership(models.Model):
             ),
             models.CheckConstraint(
                 name="membership_target_matches_role",
+                violation_error_message=_(
+                    "部门办理人须选择部门，群众和志愿者不选单元或部门，其他角色须选择单元 "
+                    "(a department handler needs a department; residents and volunteers neither; "
+                    "every other role a unit)"
+                ),
                 condition=(
                     models.Q(role="department_handler", department__isnull=False, unit__isnull=True)
                     | models.Q(
@@ -125,7 +130,7 @@ class ApiToken(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

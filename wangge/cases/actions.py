@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop
 
 from wangge.accounts.models import Membership, Role
 from wangge.accounts.scope import scope_of
@@ -62,9 +63,15 @@ def new_tracking_code() -> str:
     return "".join([TRACKING_ALPHABET[b & 31] for b in secrets.token_bytes(8)])
 
 
+# Timeline labels are stored untranslated and translated where they are shown (the case page,
+# the API), so that a resident's English browser does not write "Resident" into a Chinese
+# district's history.
+PUBLIC_LABEL = gettext_noop("群众")
+
+
 def _actor_label(actor: Any) -> str:
     if actor is None:
-        return _("群众")
+        return PUBLIC_LABEL
     return str(actor)
 
 
@@ -300,14 +307,14 @@ def _check_text(value: str, *, field: str, label: Any, max_length: int, required
     value = (value or "").strip()
     if required and not value:
         raise DomainError(
-            _("请填写%(label)s (%(field)s is required)") % {"label": label, "field": field},
+            _("请填写%(label)s (%(label)s is required)") % {"label": label},
             field=field,
             code="required",
         )
     if len(value) > max_length:
         raise DomainError(
-            _("%(label)s不能超过 %(n)d 个字 (%(field)s is too long)")
-            % {"label": label, "n": max_length, "field": field},
+            _("%(label)s不能超过 %(n)d 个字 (%(label)s is too long)")
+            % {"label": label, "n": max_length},
             field=field,
             code="too_long",
         )
@@ -1075,7 +1082,7 @@ ACTIONS: dict[str, Callable[..., Case]] = {
 
 # --- deadline warnings ---------------------------------------------------------------------
 
-SYSTEM_LABEL = "系统"
+SYSTEM_LABEL = gettext_noop("系统")
 # Statuses in which the lead is the one who must act; in the others the desk must.
 LEAD_STATUSES = frozenset({Status.DISPATCHED, Status.IN_PROGRESS})
 

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from wangge.cases.models import Case, CaseEvent, Category, PriorityPolicy
 from wangge.cases.questions import check_questions
@@ -45,7 +46,7 @@ class CategoryForm(forms.ModelForm):
         parent = data.get("parent")
         if parent is not None and parent.parent_id is not None:
             raise ValidationError(
-                {"parent": "只能有两级分类：请选择一个大类作为上级 (two levels only)"}
+                {"parent": _("只能有两级分类：请选择一个大类作为上级 (two levels only)")}
             )
         fraction = data.get("due_soon_fraction")
         if fraction is not None and not (0 < fraction < 1):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -19,6 +20,7 @@ from wangge.cases import actions, selectors
 from wangge.cases.models import ApprovalKind, Case, CaseEvent
 from wangge.cases.models import Status as CaseStatus
 from wangge.cases.sla import sla_status
+from wangge.core.bilingual import in_language
 from wangge.core.errors import DomainError
 from wangge.core.schemas import CASE_ERRORS, COMMON_ERRORS
 from wangge.core.validators import mask_mobile
@@ -183,7 +185,7 @@ def _out(case: Case) -> dict[str, Any]:
         "closed_at": case.closed_at,
         "rating": case.rating,
         "version": case.version,
-        "calendar_warning": case.calendar_warning,
+        "calendar_warning": in_language(case.calendar_warning),
     }
 
 
@@ -193,7 +195,7 @@ def _event_out(e: CaseEvent) -> dict[str, Any]:
         "label": e.get_action_label(),
         "from_status": e.from_status,
         "to_status": e.to_status,
-        "actor": e.actor_label,
+        "actor": _(e.actor_label),  # 群众 / 系统 in the reader's language; names as they are
         "note": e.note,
         "is_public": e.is_public,
         "created_at": e.created_at,
@@ -268,13 +270,16 @@ def _decode_photos(photos: list[str]) -> list[bytes]:
             data = base64.b64decode(item.split(",", 1)[-1], validate=True)
         except (binascii.Error, ValueError):
             raise DomainError(
-                f"第 {i + 1} 张照片不是有效的 base64 (photo is not base64)",
+                _("第 %(n)d 张照片不是有效的 base64 (photo %(n)d is not base64)") % {"n": i + 1},
                 field=f"photos.{i}",
                 code="bad_base64",
             ) from None
         if not _looks_like_image(data):
             raise DomainError(
-                f"第 {i + 1} 张照片不是 JPEG、PNG 或 WebP 图片 (only JPEG, PNG or WebP)",
+                _(
+                    "第 %(n)d 张照片不是 JPEG、PNG 或 WebP 图片 (photo %(n)d: only JPEG, PNG or WebP)"
+                )
+                % {"n": i + 1},
                 field=f"photos.{i}",
                 code="bad_type",
             )
@@ -464,7 +469,7 @@ def _department(pk: int | None, *, field: str) -> Department | None:
         return None
     department = Department.objects.select_related("unit").filter(pk=pk).first()
     if department is None:
-        raise DomainError("部门不存在 (unknown department)", field=field, code="unknown")
+        raise DomainError(_("部门不存在 (unknown department)"), field=field, code="unknown")
     return department
 
 
@@ -527,7 +532,9 @@ def case_dispatch(request: HttpRequest, case_id: int, payload: DispatchIn) -> An
         if payload.worker_id is not None:
             worker = User.objects.filter(pk=payload.worker_id, is_active=True).first()
             if worker is None:
-                raise DomainError("人员不存在 (unknown worker)", field="worker_id", code="unknown")
+                raise DomainError(
+                    _("人员不存在 (unknown worker)"), field="worker_id", code="unknown"
+                )
         co = [
             d
             for d in (

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from wangge.cases.models import Category
 from wangge.core.errors import DomainError
-from wangge.territory.geo import grid_locator
-from wangge.territory.models import Building, Level, OrgUnit
+from wangge.territory.geo import VersionedCache, grid_locator
+from wangge.territory.models import Building, Level, OrgUnit, TerritoryState
 
 # Words that 12345 hotlines and residents use for our sub-categories (each word names one).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -270,6 +270,16 @@ class PlaceFinder:
         return Place(grid, None, None, "unit") if grid is not None else None
 
 
+_finders: VersionedCache[PlaceFinder] = VersionedCache(PlaceFinder)
+
+
+def place_finder() -> PlaceFinder:
+    """The process's finder, rebuilt when the boundaries, a unit's name or a building's address
+    changed (`TerritoryState`'s versions): building it reads every building and unit name, which
+    is too much for each Open311 request at a city's scale."""
+    return _finders.get(TerritoryState.current_versions())
+
+
 def locate_text(text: str) -> Place | None:
-    """One address (an Open311 address_string); for many, build one PlaceFinder."""
-    return PlaceFinder().locate(text)
+    """One address (an Open311 address_string), from the process's finder."""
+    return place_finder().locate(text)

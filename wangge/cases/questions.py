@@ -107,7 +107,12 @@ def clean_answers(*, category: Any, answers: dict[str, Any]) -> dict[str, Any]:
         try:
             clean[key] = _coerce(question, value)
         except ValueError as exc:
-            errors.append(DomainError(f"{question['label']}：{exc}", field=f"answers.{key}"))
+            errors.append(
+                DomainError(
+                    _("%(label)s：%(reason)s") % {"label": question["label"], "reason": exc},
+                    field=f"answers.{key}",
+                )
+            )
     if errors:
         raise ValidationFailed(errors)
     return clean

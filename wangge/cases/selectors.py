@@ -16,6 +16,8 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts.models import Role
 from wangge.accounts.scope import Scope, scope_of
@@ -161,6 +163,10 @@ def todo_counts(*, user: Any, now: datetime | None = None) -> dict[str, int]:
 # --- filters and keyset pagination ------------------------------------------------------------
 
 
+# The date filters as a person names them (the case list and the dashboard).
+DATE_LABELS = {"date_from": gettext_lazy("起始日期"), "date_to": gettext_lazy("截止日期")}
+
+
 @dataclass
 class CaseFilters:
     status: list[str] = field(default_factory=list)
@@ -193,20 +199,24 @@ class CaseFilters:
         for s in statuses:
             for part in str(s).split(","):
                 if part and part not in Status.values:
-                    raise DomainError(f"状态 {part} 无效 (unknown status)", field="status")
+                    raise DomainError(
+                        _("状态 %(s)s 无效 (unknown status %(s)s)") % {"s": part}, field="status"
+                    )
                 if part:
                     filters.status.append(part)
         filters.sla = one("sla")
         if filters.sla and filters.sla not in SlaStatus.values:
-            raise DomainError(f"超时状态 {filters.sla} 无效 (unknown sla)", field="sla")
+            raise DomainError(
+                _("超时状态 %(s)s 无效 (unknown sla %(s)s)") % {"s": filters.sla}, field="sla"
+            )
         filters.category = one("category")
         filters.unit = one("unit")
         if filters.unit and not filters.unit.isdigit():
-            raise DomainError("辖区编码须为数字 (unit must be a code)", field="unit")
+            raise DomainError(_("辖区编码须为数字 (unit must be a code)"), field="unit")
         department = one("department")
         if department:
             if not department.isdigit():
-                raise DomainError("部门须为编号 (department must be an id)", field="department")
+                raise DomainError(_("部门须为编号 (department must be an id)"), field="department")
             filters.department = int(department)
         filters.source = one("source")
         for name in ("date_from", "date_to"):
@@ -216,12 +226,16 @@ class CaseFilters:
                     setattr(filters, name, date.fromisoformat(raw))
                 except ValueError:
                     raise DomainError(
-                        f"日期格式应为 2026-05-01 ({name} must be YYYY-MM-DD)", field=name
+                        _("%(label)s格式应为 2026-05-01 (%(label)s: a date such as 2026-05-01)")
+                        % {"label": DATE_LABELS[name]},
+                        field=name,
                     ) from None
         filters.text = one("q")[:100]
         filters.queue = one("queue")
         if filters.queue and filters.queue not in QUEUE_KEYS:
-            raise DomainError(f"待办类别 {filters.queue} 无效 (unknown queue)", field="queue")
+            raise DomainError(
+                _("待办类别 %(q)s 无效 (unknown queue %(q)s)") % {"q": filters.queue}, field="queue"
+            )
         filters.mine = one("mine") in ("1", "true", "on")
         return filters
 
@@ -300,7 +314,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return datetime.fromisoformat(created), int(pk)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise DomainError(
-            "分页参数无效，请从第一页重新开始 (invalid cursor)", field="cursor"
+            _("分页参数无效，请从第一页重新开始 (invalid cursor)"), field="cursor"
         ) from None
 
 

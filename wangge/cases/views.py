@@ -271,6 +271,8 @@ def _detail_context(
         "error_label": _label(form_error),
         "failed_action": failed_action,
         "posted": request.POST if failed_action else {},
+        # Ticked co-handling departments, kept when the dispatch is refused.
+        "posted_co": set(request.POST.getlist("co_departments")) if failed_action else set(),
         "conflict": isinstance(form_error, Conflict),
         "outcomes": Outcome.choices,
         "ratings": Rating.choices,

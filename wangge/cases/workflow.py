@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wangge.accounts.models import Role
 from wangge.cases.models import Status
@@ -56,7 +57,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("accept", _("受理"), {S.REPORTED}, S.ACCEPTED, DESK, over="handling_unit"),
         _t(
             "reject",
-            _("不予受理"),
+            pgettext_lazy("action", "不予受理"),  # the button: "Reject", not the status "Rejected"
             {S.REPORTED, S.ACCEPTED},
             S.REJECTED,
             DESK,

@@ -941,6 +941,7 @@ def _write(plan: DemoPlan, password_hash: str, stdout: Writer | None) -> dict[st
         ],
         batch_size=500,
     )
+    actions.bump_places_version()
     _say(stdout, f"  buildings: {len(plan.buildings)} created")
     return {
         "streets": len(plan.streets),

@@ -18,6 +18,7 @@ from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 from wangge.core import ratelimit
 from wangge.core.responses import api_error, area_of, too_large, too_many_requests
@@ -132,12 +133,15 @@ class RequestGuardMiddleware:
     def _json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """Django's own 404 (DEBUG) and ninja's empty 405 in the API's error body."""
         if response.status_code == 404:
-            return api_error(404, code="not_found", message="不存在或不在您的范围内 (not found)")
+            return api_error(404, code="not_found", message=_("不存在或不在您的范围内 (not found)"))
         allow = response.get("Allow", "")
         json_response = api_error(
             405,
             code="method_not_allowed",
-            message=f"此地址不支持 {request.method} 方法 (method not allowed; use {allow})",
+            message=_(
+                "此地址不支持 %(method)s 方法，可用：%(allow)s (method not allowed; use %(allow)s)"
+            )
+            % {"method": request.method, "allow": allow},
         )
         json_response["Allow"] = allow
         return json_response

@@ -2,8 +2,8 @@
 
 /api/ answers {"errors": [{"field", "code", "message"}]} (the staff API's body), /open311/ answers
 GeoReport v2 errors ([{"code", "description"}], XML when the path ends in .xml) and every other
-path an HTML page. Messages in the machine formats are Chinese with the English in parentheses,
-like the API's own errors.
+path an HTML page. Messages are in the request's language (decision 0010); `code` is what a
+machine reads.
 """
 
 import json
@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 Area = Literal["api", "open311", "page"]
 
@@ -84,7 +85,8 @@ def too_many_requests(request: HttpRequest, *, retry_after: int) -> HttpResponse
         request,
         429,
         code="rate_limited",
-        message=f"请求过于频繁，请 {retry_after} 秒后再试 (too many requests; retry after {retry_after} s)",
+        message=_("请求过于频繁，请 %(n)d 秒后再试 (too many requests; retry after %(n)d s)")
+        % {"n": retry_after},
         template="429.html",
         context={"retry_after": retry_after},
     )
@@ -97,6 +99,6 @@ def too_large(request: HttpRequest) -> HttpResponse:
         request,
         413,
         code="too_large",
-        message="请求内容过大 (request body too large)",
+        message=_("请求内容过大 (request body too large)"),
         template="413.html",
     )

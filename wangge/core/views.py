@@ -6,6 +6,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from wangge.accounts.scope import scope_of
@@ -44,7 +45,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         request,
         400,
         code="bad_request",
-        message="请求无法解析 (bad request)",
+        message=_("请求无法解析 (bad request)"),
         template="400.html",
     )
 
@@ -54,7 +55,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
         request,
         404,
         code="not_found",
-        message="不存在或不在您的范围内 (not found)",
+        message=_("不存在或不在您的范围内 (not found)"),
         template="404.html",
     )
 
@@ -64,7 +65,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         request,
         403,
         code="forbidden",
-        message="无权执行此操作 (permission denied)",
+        message=_("无权执行此操作 (permission denied)"),
         template="403.html",
     )
 
@@ -77,7 +78,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         request,
         403,
         code="csrf_failed",
-        message=(
+        message=_(
             "安全校验失败：页面已过期或浏览器禁用了 Cookie，请刷新页面后重试 "
             "(security check failed: the page expired or cookies are off; reload and try again)"
         ),
@@ -93,7 +94,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
             request,
             500,
             code="server_error",
-            message="服务器内部错误，已记录 (internal server error; it has been logged)",
+            message=_("服务器内部错误，已记录 (internal server error; it has been logged)"),
             template="500.html",
         )
     # No context processors: the page must render even when the database is down.

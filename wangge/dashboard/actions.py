@@ -22,7 +22,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from wangge.cases.models import Case
@@ -424,18 +424,21 @@ def request_export(*, actor: Any, kind: str, params: dict[str, Any]) -> "Export"
         unit = str(params.get("unit", "") or "")
         if unit:
             if not unit.isdigit():
-                raise DomainError("辖区编码须为数字 (unit must be a code)", field="unit")
+                raise DomainError(_("辖区编码须为数字 (unit must be a code)"), field="unit")
             try:
                 selectors.root_unit(user=actor, scope_code=unit)
             except Http404:
-                raise DomainError("辖区不存在 (unknown unit)", field="unit") from None
+                raise DomainError(_("辖区不存在 (unknown unit)"), field="unit") from None
         clean = {"month": f"{month.first:%Y-%m}", "unit": unit}
     else:
-        raise DomainError("导出类型无效 (unknown export kind)", field="kind")
+        raise DomainError(_("导出类型无效 (unknown export kind)"), field="kind")
     with transaction.atomic():
         export = Export.objects.create(kind=kind, requested_by=actor, params=clean)
         export_id = export.pk
-        transaction.on_commit(lambda: run_export_task.enqueue(export_id), robust=True)
+        language = translation.get_language()
+        transaction.on_commit(
+            lambda: run_export_task.enqueue(export_id, language=language), robust=True
+        )
     return export
 
 

@@ -277,7 +277,7 @@ class Month:
             return cls(date(year, month, 1))
         except (ValueError, TypeError):
             raise DomainError(
-                "月份格式应为 2026-05 (month must be YYYY-MM)", field="month"
+                _("月份格式应为 2026-05 (month must be YYYY-MM)"), field="month"
             ) from None
 
 

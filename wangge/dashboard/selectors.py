@@ -986,7 +986,7 @@ def grid_map(
 
     if metric not in dict(MAP_METRICS):
         raise DomainError(
-            "地图指标应为 open、overdue 或 per_1000 (metric must be open, overdue or per_1000)",
+            _("地图指标应为 open、overdue 或 per_1000 (metric must be open, overdue or per_1000)"),
             field="metric",
         )
     now = now or timezone.now()

@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from wangge.cases.selectors import department_options, unit_options
+from wangge.cases.selectors import DATE_LABELS, department_options, unit_options
 from wangge.core.errors import DomainError
 from wangge.dashboard import actions, selectors
 from wangge.dashboard.models import ExportKind, ExportStatus
@@ -51,10 +52,10 @@ def _params(request: HttpRequest) -> Params:
     get = request.GET
     unit = get.get("unit", "").strip()
     if unit and not unit.isdigit():
-        raise DomainError("辖区编码须为数字 (unit must be a code)", field="unit")
+        raise DomainError(_("辖区编码须为数字 (unit must be a code)"), field="unit")
     department = get.get("department", "").strip()
     if department and not department.isdigit():
-        raise DomainError("部门须为编号 (department must be an id)", field="department")
+        raise DomainError(_("部门须为编号 (department must be an id)"), field="department")
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = get.get(name, "").strip()
@@ -62,11 +63,15 @@ def _params(request: HttpRequest) -> Params:
             dates[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
             raise DomainError(
-                f"日期格式应为 2026-05-01 ({name} must be YYYY-MM-DD)", field=name
+                _("%(label)s格式应为 2026-05-01 (%(label)s: a date such as 2026-05-01)")
+                % {"label": DATE_LABELS[name]},
+                field=name,
             ) from None
     trend_unit = get.get("trend", "day")
     if trend_unit not in TREND_UNITS:
-        raise DomainError("趋势粒度应为 day、week 或 month (trend)", field="trend")
+        raise DomainError(
+            _("趋势粒度应为 day、week 或 month (trend: day, week or month)"), field="trend"
+        )
     return Params(
         unit or None,
         int(department) if department else None,

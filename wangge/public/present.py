@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wangge.accounts.models import Membership
 from wangge.cases import selectors
@@ -28,7 +29,13 @@ PLAIN_STATUS: dict[str, tuple[Promise, Promise]] = {
     Status.MERGED: (_("已合并"), _("与其他群众反映的同一问题合并办理。")),
     Status.SUSPENDED: (_("暂缓办理"), _("办理暂缓，期间不计办理时限。")),
 }
-STEPS: list[Promise] = [_("提交"), _("受理"), _("办理"), _("办结")]
+# Progress steps ("Submitted", "Accepted", …), not the staff's buttons of the same words.
+STEPS: list[Promise] = [
+    pgettext_lazy("progress", "提交"),
+    pgettext_lazy("progress", "受理"),
+    pgettext_lazy("progress", "办理"),
+    pgettext_lazy("progress", "办结"),
+]
 STEP_OF: dict[str, int] = {
     Status.REPORTED: 0,
     Status.ACCEPTED: 1,

@@ -79,13 +79,13 @@ def _text(value: str | None, *, field: str, label: str, max_length: int, require
     value = (value or "").strip()
     if required and not value:
         raise DomainError(
-            _("请填写%(label)s (%(field)s is required)") % {"label": label, "field": field},
+            _("请填写%(label)s (%(label)s is required)") % {"label": label},
             field=field,
         )
     if len(value) > max_length:
         raise DomainError(
-            _("%(label)s最多 %(n)d 个字 (%(field)s: at most %(n)d characters)")
-            % {"label": label, "n": max_length, "field": field},
+            _("%(label)s最多 %(n)d 个字 (%(label)s: at most %(n)d characters)")
+            % {"label": label, "n": max_length},
             field=field,
         )
     return value
@@ -94,8 +94,8 @@ def _text(value: str | None, *, field: str, label: str, max_length: int, require
 def _choice(value: str, choices: Any, *, field: str, label: str) -> str:
     if value not in choices.values:
         raise DomainError(
-            _("%(label)s无效，请从列表中选择 (%(field)s: choose one of the listed values)")
-            % {"label": label, "field": field},
+            _("%(label)s无效，请从列表中选择 (%(label)s: choose one of the listed values)")
+            % {"label": label},
             field=field,
         )
     return value
@@ -860,10 +860,10 @@ def _party_links_block(member: Resident, *, field: str) -> None:
         raise Conflict(
             _(
                 "%(name)s 仍联系 %(n)d 户，请先在“党员联户”中解除 "
-                "(%(field)s: the member still keeps in touch with %(n)d households; "
+                "(the member still keeps in touch with %(n)d households; "
                 "unpair them first)"
             )
-            % {"name": member.name, "n": count, "field": field},
+            % {"name": member.name, "n": count},
             field=field,
         )
 

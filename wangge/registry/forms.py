@@ -62,15 +62,19 @@ class VisitCaseForm(forms.Form):
     title = forms.CharField(label=_("一句话描述"), max_length=100)
 
 
+def date_picker() -> forms.DateInput:
+    """A browser date picker: its value must be ISO (2004-07-15) whatever the language, or the
+    browser shows the box empty (Chinese formats dates 2004/07/15) and a save loses the date."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class ResidentForm(forms.Form):
     """Editing a resident: identifiers are never prefilled (pages show them masked only); an
     empty box keeps the stored number."""
 
     name = forms.CharField(label=_("姓名"), max_length=50)
     sex = forms.ChoiceField(label=_("性别"), choices=Sex.choices)
-    birth_date = forms.DateField(
-        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    birth_date = forms.DateField(label=_("出生日期"), required=False, widget=date_picker())
     id_number = forms.CharField(
         label=_("身份证号"),
         max_length=18,
@@ -94,10 +98,6 @@ class ResidentForm(forms.Form):
 class MoveForm(forms.Form):
     to_household = forms.IntegerField(label=_("迁入户"), widget=forms.Select)
     relation_to_head = forms.ChoiceField(label=_("在新户中与户主关系"), choices=Relation.choices)
-    moved_out_on = forms.DateField(
-        label=_("迁出日期"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    moved_in_on = forms.DateField(
-        label=_("迁入日期"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    moved_out_on = forms.DateField(label=_("迁出日期"), widget=date_picker())
+    moved_in_on = forms.DateField(label=_("迁入日期"), widget=date_picker())
     note = forms.CharField(label=_("说明"), max_length=500, required=False)

@@ -100,7 +100,7 @@ class BuildingUnit(models.Model):
         Building, verbose_name=_("楼栋"), on_delete=models.CASCADE, related_name="units"
     )
     number = models.PositiveSmallIntegerField(_("单元号"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("单元")
@@ -111,7 +111,7 @@ class BuildingUnit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.building.name}{self.number}单元"
+        return f"{self.building.name} " + _("%(n)s单元") % {"n": self.number}
 
 
 class Household(models.Model):
@@ -138,8 +138,8 @@ class Household(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("户")
@@ -153,7 +153,13 @@ class Household(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.unit}{self.room}室"
+        """The building's name and the flat, in the reader's language (messages name it)."""
+        return f"{self.unit.building.name} {self.unit_room}"
+
+    @property
+    def unit_room(self) -> str:
+        """A flat as people name it, in the reader's language: 1单元301室, Unit 1, room 301."""
+        return _("%(unit)s单元%(room)s室") % {"unit": self.unit.number, "room": self.room}
 
 
 class Resident(models.Model):
@@ -180,8 +186,8 @@ class Resident(models.Model):
     )
     residence_type = models.CharField(_("人口类型"), max_length=12, choices=ResidenceType.choices)
     relation_to_head = models.CharField(_("与户主关系"), max_length=12, choices=Relation.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("居民")
@@ -236,7 +242,7 @@ class ResidentTag(models.Model):
     )
     subsidy_type = models.CharField(_("补贴类型"), max_length=50, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("特殊人群标签")
@@ -276,8 +282,8 @@ class Enterprise(models.Model):
     employee_count = models.PositiveIntegerField(_("从业人数"), default=0)
     has_party_organization = models.BooleanField(_("已建党组织"), default=False)
     has_union = models.BooleanField(_("已建工会"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("楼宇企业")
@@ -309,8 +315,8 @@ class EnterpriseNeed(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("企业需求")
@@ -456,7 +462,7 @@ class Visit(models.Model):
         on_delete=models.SET_NULL,
         related_name="visit",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("民情走访")

@@ -584,9 +584,7 @@ def resident_move(request: HttpRequest, pk: int) -> HttpResponse:
     )
     households = selectors.move_households(building=building) if building else []
     form.fields["to_household"].widget.choices = [
-        (h.pk, f"{h.unit.number}{_('单元')}{h.room}{_('室')}")
-        for h in households
-        if h.pk != resident.household_id
+        (h.pk, h.unit_room) for h in households if h.pk != resident.household_id
     ]
     error: DomainError | None = None
     if request.method == "POST" and form.is_valid():

@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
 from wangge.core.errors import DomainError
@@ -35,25 +36,35 @@ def bump_boundary_version() -> None:
     different boundaries (with +1 the next committed change would reuse it, and the process
     would keep answering from the rolled-back grids).
     """
+    _bump("boundary_version")
+
+
+def bump_places_version() -> None:
+    """Call inside the transaction that adds, renames or removes a unit or a building, or
+    changes a building's address or position: address finders rebuild after commit (the same
+    random stride as the boundary version, for the same reason)."""
+    _bump("places_version")
+
+
+def _bump(field_name: str) -> None:
     stride = secrets.randbelow(1 << 32) + 1
-    updated = TerritoryState.objects.filter(pk=1).update(
-        boundary_version=F("boundary_version") + stride
-    )
+    updated = TerritoryState.objects.filter(pk=1).update(**{field_name: F(field_name) + stride})
     if not updated:
-        TerritoryState.objects.create(pk=1, boundary_version=stride)
+        TerritoryState.objects.create(pk=1, **{field_name: stride})
 
 
 def check_code(*, code: str, level: str, parent: OrgUnit | None) -> None:
     expected = CODE_LENGTH[level]
     if not code.isdigit() or len(code) != expected:
         raise DomainError(
-            f"{Level(level).label}编码须为 {expected} 位数字，收到 “{code}” "
-            f"({level} code must be {expected} digits)",
+            _("%(level)s编码须为 %(n)d 位数字，收到 “%(code)s” (%(level)s code: %(n)d digits)")
+            % {"level": Level(level).label, "n": expected, "code": code},
             field="code",
         )
     if parent is not None and not code.startswith(parent.code):
         raise DomainError(
-            f"编码 {code} 须以上级编码 {parent.code} 开头 (code must start with the parent's code)",
+            _("编码 %(code)s 须以上级编码 %(parent)s 开头 (code must start with %(parent)s)")
+            % {"code": code, "parent": parent.code},
             field="code",
         )
 
@@ -61,11 +72,11 @@ def check_code(*, code: str, level: str, parent: OrgUnit | None) -> None:
 def check_parent(*, level: str, parent: OrgUnit | None) -> None:
     wanted = parent_level(level)
     if wanted is None and parent is not None:
-        raise DomainError("区/县没有上级单元 (a district has no parent)", field="parent")
+        raise DomainError(_("区/县没有上级单元 (a district has no parent)"), field="parent")
     if wanted is not None and (parent is None or parent.level != wanted):
         raise DomainError(
-            f"{Level(level).label}的上级必须是{Level(wanted).label} "
-            f"(the parent of a {level} must be a {wanted})",
+            _("%(level)s的上级必须是%(wanted)s (the parent of a %(level)s must be a %(wanted)s)")
+            % {"level": Level(level).label, "wanted": Level(wanted).label},
             field="parent",
         )
 
@@ -90,13 +101,16 @@ def create_unit(
     check_parent(level=level, parent=parent)
     check_code(code=code, level=level, parent=parent)
     if not name.strip():
-        raise DomainError("请填写名称 (name is required)", field="name")
+        raise DomainError(_("请填写名称 (name is required)"), field="name")
     if OrgUnit.objects.filter(code=code).exists():
-        raise DomainError(f"编码 {code} 已存在 (code already exists)", field="code")
+        raise DomainError(
+            _("编码 %(code)s 已存在 (code %(code)s already exists)") % {"code": code}, field="code"
+        )
     unit = OrgUnit(code=code, name=name.strip(), level=level, parent=parent, population=population)
     if boundary is not None:
         _apply_boundary(unit, boundary)
         bump_boundary_version()
+    bump_places_version()
     unit.save()
     return unit
 
@@ -123,7 +137,9 @@ def update_unit(
     fields = ["updated_at"]
     if name is not None:
         if not name.strip():
-            raise DomainError("请填写名称 (name is required)", field="name")
+            raise DomainError(_("请填写名称 (name is required)"), field="name")
+        if name.strip() != unit.name:
+            bump_places_version()
         unit.name = name.strip()
         fields.append("name")
     if population is not None:
@@ -180,22 +196,21 @@ class ImportReport:
         """The summary first, then every repaired and every rejected feature by index."""
         created, updated, repaired = len(self.created), len(self.updated), len(self.repaired)
         if self.problems:
-            head = (
-                f"未导入 (rejected): {self.total} 个要素中 {len(self.problems)} 个有问题，"
-                f"未写入任何数据 ({len(self.problems)} of {self.total} features are bad; "
-                f"nothing was written)"
-            )
+            head = _(
+                "未导入：%(total)d 个要素中 %(bad)d 个有问题，未写入任何数据 "
+                "(rejected: %(bad)d of %(total)d features are bad; nothing was written)"
+            ) % {"total": self.total, "bad": len(self.problems)}
         elif self.dry_run:
-            head = (
-                f"试运行 (dry run): 将新建 {created}、更新 {updated}、修复 {repaired}，"
-                f"未写入任何数据 ({created} to create, {updated} to update, {repaired} repaired; "
-                f"nothing was written)"
-            )
+            head = _(
+                "试运行：将新建 %(created)d、更新 %(updated)d、修复 %(repaired)d，未写入任何数据 "
+                "(dry run: %(created)d to create, %(updated)d to update, %(repaired)d repaired; "
+                "nothing was written)"
+            ) % {"created": created, "updated": updated, "repaired": repaired}
         else:
-            head = (
-                f"已导入 (imported): 新建 {created}、更新 {updated}、修复 {repaired} "
-                f"({created} created, {updated} updated, {repaired} repaired)"
-            )
+            head = _(
+                "已导入：新建 %(created)d、更新 %(updated)d、修复 %(repaired)d "
+                "(imported: %(created)d created, %(updated)d updated, %(repaired)d repaired)"
+            ) % {"created": created, "updated": updated, "repaired": repaired}
         out = [head]
         out += [f"  repaired {p.describe()}" for p in sorted(self.repaired, key=_by_index)]
         out += [f"  bad {p.describe()}" for p in sorted(self.problems, key=_by_index)]
@@ -212,8 +227,8 @@ class ImportRejected(DomainError):
     def __init__(self, report: ImportReport):
         self.report = report
         super().__init__(
-            f"{len(report.problems)} 个要素有问题，未导入任何数据 "
-            f"({len(report.problems)} bad features; nothing was imported)",
+            _("%(n)d 个要素有问题，未导入任何数据 (%(n)d bad features; nothing was imported)")
+            % {"n": len(report.problems)},
             field="features",
         )
 
@@ -263,7 +278,7 @@ def _parse_features(
     for index, feature in enumerate(features):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             report.problems.append(
-                ImportProblem(index, "", "不是 GeoJSON Feature 对象 (not a GeoJSON Feature)")
+                ImportProblem(index, "", _("不是 GeoJSON Feature 对象 (not a GeoJSON Feature)"))
             )
             continue
         props = feature.get("properties")
@@ -271,14 +286,14 @@ def _parse_features(
             props = {}
         if not isinstance(props, dict):
             report.problems.append(
-                ImportProblem(index, "", "properties 须为对象 (properties must be an object)")
+                ImportProblem(index, "", _("properties 须为对象 (properties must be an object)"))
             )
             continue
         code = _trim_code(_first_value(props, _CODE_KEYS), CODE_LENGTH[level])
         name = _first_value(props, _NAME_KEYS)
         if not code:
             report.problems.append(
-                ImportProblem(index, "", "缺少编码属性 code (missing property: code)", name)
+                ImportProblem(index, "", _("缺少编码属性 code (missing property: code)"), name)
             )
             continue
         if code in seen:
@@ -286,7 +301,8 @@ def _parse_features(
                 ImportProblem(
                     index,
                     code,
-                    f"编码与第 {seen[code]} 个要素重复 (duplicate code: same as #{seen[code]})",
+                    _("编码与第 %(n)d 个要素重复 (duplicate code: same as #%(n)d)")
+                    % {"n": seen[code]},
                     name,
                 )
             )
@@ -294,7 +310,7 @@ def _parse_features(
         seen[code] = index
         if not name:
             report.problems.append(
-                ImportProblem(index, code, "缺少名称属性 name (missing property: name)")
+                ImportProblem(index, code, _("缺少名称属性 name (missing property: name)"))
             )
             continue
         if len(name) > _NAME_MAX:
@@ -302,7 +318,7 @@ def _parse_features(
                 ImportProblem(
                     index,
                     code,
-                    f"名称超过 {_NAME_MAX} 个字 (name longer than {_NAME_MAX} characters)",
+                    _("名称超过 %(n)d 个字 (name longer than %(n)d characters)") % {"n": _NAME_MAX},
                     name[:20],
                 )
             )
@@ -312,9 +328,11 @@ def _parse_features(
                 ImportProblem(
                     index,
                     code,
-                    f"{Level(level).label}编码须为 {CODE_LENGTH[level]} 位数字（或补零到 12 位的统计用"
-                    f"区划代码） ({level} code must be {CODE_LENGTH[level]} digits, or a "
-                    f"statistical code padded with zeros to 12)",
+                    _(
+                        "%(level)s编码须为 %(n)d 位数字（或补零到 12 位的统计用区划代码） "
+                        "(%(level)s code: %(n)d digits, or a statistical code padded to 12)"
+                    )
+                    % {"level": Level(level).label, "n": CODE_LENGTH[level]},
                     name,
                 )
             )
@@ -324,8 +342,11 @@ def _parse_features(
                 ImportProblem(
                     index,
                     code,
-                    f"编码末三位为 000，是上级编码补零而非{Level(level).label}编码 "
-                    f"(the last three digits are 000: a padded parent code, not a {level} code)",
+                    _(
+                        "编码末三位为 000，是上级编码补零而非%(level)s编码 "
+                        "(the last three digits are 000: a padded parent code, not a %(level)s code)"
+                    )
+                    % {"level": Level(level).label},
                     name,
                 )
             )
@@ -337,8 +358,11 @@ def _parse_features(
                     ImportProblem(
                         index,
                         code,
-                        f"属性中的上级编码 {declared} 与指定的上级 {fixed_parent.code} 不符 "
-                        f"(parentCode {declared} does not match --parent {fixed_parent.code})",
+                        _(
+                            "属性中的上级编码 %(declared)s 与指定的上级 %(parent)s 不符 "
+                            "(parentCode %(declared)s does not match the parent %(parent)s)"
+                        )
+                        % {"declared": declared, "parent": fixed_parent.code},
                         name,
                     )
                 )
@@ -387,7 +411,10 @@ def _check_overlaps(planned: list[_Planned], others: list[OrgUnit], report: Impo
                 ImportProblem(
                     p.index,
                     p.code,
-                    f"与 {other} 重叠 {share:.0%} (overlaps {other} by {share:.0%} of the smaller area)",
+                    _(
+                        "与 %(other)s 重叠 %(share)s (overlaps %(other)s by %(share)s of the smaller area)"
+                    )
+                    % {"other": other, "share": f"{share:.0%}"},
                     p.name,
                 )
             )
@@ -421,7 +448,10 @@ def import_boundaries(
     """
     if level not in CODE_LENGTH or level == Level.DISTRICT:
         raise DomainError(
-            "层级须为 street、community、grid 或 microgrid (level must be street|community|grid|microgrid)",
+            _(
+                "层级须为 street、community、grid 或 microgrid "
+                "(level must be street, community, grid or microgrid)"
+            ),
             field="level",
         )
     wanted = parent_level(level)
@@ -433,12 +463,21 @@ def import_boundaries(
         fixed_parent = OrgUnit.objects.filter(code=parent_code).first()
         if fixed_parent is None:
             raise DomainError(
-                f"上级编码 {parent_code} 不存在 (unknown parent {parent_code})", field="parent"
+                _("上级编码 %(code)s 不存在 (unknown parent %(code)s)") % {"code": parent_code},
+                field="parent",
             )
         if fixed_parent.level != wanted:
             raise DomainError(
-                f"{parent_code} 是{fixed_parent.get_level_display()}，不能作为{Level(level).label}的上级 "
-                f"({parent_code} is a {fixed_parent.level}; the parent of a {level} must be a {wanted})",
+                _(
+                    "%(code)s 是%(is)s，不能作为%(level)s的上级（须为%(wanted)s） "
+                    "(%(code)s is a %(is)s; the parent of a %(level)s must be a %(wanted)s)"
+                )
+                % {
+                    "code": parent_code,
+                    "is": fixed_parent.get_level_display(),
+                    "level": Level(level).label,
+                    "wanted": Level(wanted).label,
+                },
                 field="parent",
             )
 
@@ -454,7 +493,8 @@ def import_boundaries(
                 ImportProblem(
                     index,
                     code,
-                    f"上级{Level(wanted).label} {pcode} 不存在 (unknown parent {wanted} {pcode})",
+                    _("上级%(level)s %(code)s 不存在 (unknown parent %(level)s %(code)s)")
+                    % {"level": Level(wanted).label, "code": pcode},
                     name,
                 )
             )
@@ -464,7 +504,8 @@ def import_boundaries(
                 ImportProblem(
                     index,
                     code,
-                    f"编码须以上级编码 {parent.code} 开头 (code must start with the parent's code)",
+                    _("编码须以上级编码 %(parent)s 开头 (code must start with %(parent)s)")
+                    % {"parent": parent.code},
                     name,
                 )
             )
@@ -484,8 +525,11 @@ def import_boundaries(
                     ImportProblem(
                         index,
                         code,
-                        f"{outside:.0%} 的面积在上级 {parent.name} 之外 "
-                        f"({outside:.0%} of the area lies outside the parent {parent.code})",
+                        _(
+                            "%(share)s 的面积在上级 %(parent)s 之外 "
+                            "(%(share)s of the area lies outside the parent %(parent)s)"
+                        )
+                        % {"share": f"{outside:.0%}", "parent": parent.name},
                         name,
                     )
                 )
@@ -503,8 +547,8 @@ def import_boundaries(
                 ImportProblem(
                     p.index,
                     p.code,
-                    f"编码已被{unit.get_level_display()} {unit.name} 占用 "
-                    f"(code already used by a {unit.level})",
+                    _("编码已被%(level)s %(name)s 占用 (code already used by %(level)s %(name)s)")
+                    % {"level": unit.get_level_display(), "name": unit.name},
                     p.name,
                 )
             )
@@ -542,6 +586,7 @@ def import_boundaries(
         unit.save(update_fields=[*fields, "updated_at"])
     OrgUnit.objects.bulk_create(to_create, batch_size=_BATCH)
     bump_boundary_version()
+    bump_places_version()
     return report
 
 
@@ -559,18 +604,23 @@ def create_department(
 ) -> Department:
     if unit.level not in {Level.DISTRICT, Level.STREET}:
         raise DomainError(
-            "职能部门只能设在区或街道 (a department belongs to a district or a street)",
+            _("职能部门只能设在区或街道 (a department belongs to a district or a street)"),
             field="unit",
         )
     areas = list(service_areas)
     for area in areas:
         if not area.code.startswith(unit.code):
             raise DomainError(
-                f"服务区域 {area.name} 不在 {unit.name} 辖区内 (service area outside the unit)",
+                _("服务区域 %(area)s 不在 %(unit)s 辖区内 (%(area)s is outside %(unit)s)")
+                % {"area": area.name, "unit": unit.name},
                 field="service_areas",
             )
     if Department.objects.filter(unit=unit, name=name).exists():
-        raise DomainError(f"{unit.name}已有部门“{name}” (department already exists)", field="name")
+        raise DomainError(
+            _("%(unit)s已有部门“%(name)s” (department already exists)")
+            % {"unit": unit.name, "name": name},
+            field="name",
+        )
     department = Department.objects.create(name=name, kind=kind, unit=unit, phone=phone)
     if areas:
         department.service_areas.set(areas)
@@ -580,6 +630,25 @@ def create_department(
 def locate_grid(*, lon: float, lat: float) -> OrgUnit | None:
     grid_id = grid_locator().locate(lon, lat)
     return OrgUnit.objects.get(pk=grid_id) if grid_id is not None else None
+
+
+def check_building_place(*, lon: float, lat: float, address: str) -> OrgUnit:
+    """The grid a new building at (lon, lat) belongs to; refused outside every grid or where
+    that grid already has a building at `address`."""
+    grid = locate_grid(lon=lon, lat=lat)
+    if grid is None:
+        raise DomainError(
+            _("位置 %(point)s 不在任何网格内，请检查坐标 (the location is outside every grid)")
+            % {"point": f"({lon:.6f}, {lat:.6f})"},
+            field="lon",
+        )
+    if Building.objects.filter(grid=grid, address=address).exists():
+        raise DomainError(
+            _("%(grid)s已有地址为“%(address)s”的楼栋 (address exists)")
+            % {"grid": grid.name, "address": address},
+            field="address",
+        )
+    return grid
 
 
 @transaction.atomic
@@ -594,16 +663,8 @@ def create_building(
     household_count: int = 0,
     building_head: Any = None,
 ) -> Building:
-    grid = locate_grid(lon=lon, lat=lat)
-    if grid is None:
-        raise DomainError(
-            f"位置 ({lon:.6f}, {lat:.6f}) 不在任何网格内，请检查坐标 (the location is outside every grid)",
-            field="location",
-        )
-    if Building.objects.filter(grid=grid, address=address).exists():
-        raise DomainError(
-            f"{grid.name}已有地址为“{address}”的楼栋 (address exists)", field="address"
-        )
+    grid = check_building_place(lon=lon, lat=lat, address=address)
+    bump_places_version()
     return Building.objects.create(
         name=name,
         address=address,

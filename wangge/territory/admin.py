@@ -6,7 +6,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from wangge.core.errors import DomainError
 from wangge.territory import actions
@@ -25,13 +27,63 @@ class OrgUnitForm(forms.ModelForm):
             try:
                 boundary = json.loads(boundary)
             except ValueError:
-                raise ValidationError("边界不是合法的 JSON (boundary is not valid JSON)") from None
+                raise ValidationError(
+                    _("边界不是合法的 JSON (boundary is not valid JSON)")
+                ) from None
         if boundary:
             try:
                 clean_boundary(boundary)
             except GeometryError as exc:
                 raise ValidationError(str(exc)) from None
         return boundary
+
+    def clean(self) -> dict[str, Any]:
+        """A new unit's code and parent are checked here, as the action will check them, so that
+        a wrong one is a message on the form and not an error page."""
+        data = super().clean() or {}
+        if self.instance.pk is None and data.get("code") and data.get("level"):
+            try:
+                actions.check_parent(level=data["level"], parent=data.get("parent"))
+                actions.check_code(
+                    code=data["code"], level=data["level"], parent=data.get("parent")
+                )
+            except DomainError as exc:
+                raise _form_error(self, exc) from None
+        return data
+
+
+def _form_error(form: forms.ModelForm, exc: DomainError) -> ValidationError:
+    """An action's refusal as the form's error, on its field when the form has one."""
+    if exc.field in form.fields:
+        return ValidationError({exc.field: exc.message})
+    return ValidationError(exc.message)
+
+
+class BuildingForm(forms.ModelForm):
+    class Meta:
+        model = Building
+        fields = [
+            "name",
+            "address",
+            "lon",
+            "lat",
+            "unit_count",
+            "floors",
+            "household_count",
+            "building_head",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        """A new building must stand in a grid, at an address its grid does not have yet."""
+        data = super().clean() or {}
+        if self.instance.pk is None and data.get("lon") is not None and data.get("lat") is not None:
+            try:
+                actions.check_building_place(
+                    lon=data["lon"], lat=data["lat"], address=data.get("address", "")
+                )
+            except DomainError as exc:
+                raise _form_error(self, exc) from None
+        return data
 
 
 @admin.register(OrgUnit)
@@ -72,6 +124,19 @@ class OrgUnitAdmin(admin.ModelAdmin):
             messages.error(request, exc.message)
             raise
 
+    # A unit that disappears must leave the point → grid index and the address finder too.
+    def delete_model(self, request: HttpRequest, obj: OrgUnit) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            actions.bump_boundary_version()
+            actions.bump_places_version()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            actions.bump_boundary_version()
+            actions.bump_places_version()
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
@@ -84,6 +149,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Building)
 class BuildingAdmin(admin.ModelAdmin):
+    form = BuildingForm
     list_display = ["name", "address", "grid", "floors", "household_count", "building_head"]
     search_fields = ["name", "address", "grid__code"]
     raw_id_fields = ["grid", "building_head"]
@@ -91,7 +157,10 @@ class BuildingAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Building, form: Any, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            with transaction.atomic():
+                super().save_model(request, obj, form, change)
+                if {"name", "address", "lon", "lat"} & set(form.changed_data):
+                    actions.bump_places_version()
             return
         data = form.cleaned_data
         saved = actions.create_building(
@@ -105,3 +174,13 @@ class BuildingAdmin(admin.ModelAdmin):
             building_head=data.get("building_head"),
         )
         obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Building) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            actions.bump_places_version()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            actions.bump_places_version()

@@ -6,11 +6,13 @@ the polygon's centroid, accurate to well under 0.1% at district scale.
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
+from django.utils.translation import gettext as _
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity, make_valid
@@ -49,15 +51,18 @@ class CleanBoundary:
 def clean_boundary(geojson: Any) -> CleanBoundary:
     """Parse a GeoJSON Polygon/MultiPolygon, repair it if possible, or raise GeometryError."""
     if not isinstance(geojson, dict) or "type" not in geojson:
-        raise GeometryError("边界不是 GeoJSON 几何对象 (boundary is not a GeoJSON geometry)")
+        raise GeometryError(_("边界不是 GeoJSON 几何对象 (boundary is not a GeoJSON geometry)"))
     kind = geojson["type"]
     if kind not in ("Polygon", "MultiPolygon"):
         raise GeometryError(
-            f"边界类型必须是 Polygon 或 MultiPolygon，而不是 {kind} "
-            f"(boundary must be a Polygon or MultiPolygon, not {kind})"
+            _(
+                "边界类型必须是 Polygon 或 MultiPolygon，而不是 %(kind)s "
+                "(boundary must be a Polygon or MultiPolygon, not %(kind)s)"
+            )
+            % {"kind": kind}
         )
     if "coordinates" not in geojson:
-        raise GeometryError("边界缺少坐标 coordinates (the boundary has no coordinates)")
+        raise GeometryError(_("边界缺少坐标 coordinates (the boundary has no coordinates)"))
     try:
         # Heights, if any, mean nothing here: keep longitude and latitude only.
         with np.errstate(invalid="ignore"):  # NaN is refused below, in words
@@ -70,12 +75,15 @@ def clean_boundary(geojson: Any) -> CleanBoundary:
         KeyError,
         shapely.errors.GEOSException,
     ) as exc:
-        raise GeometryError(f"无法解析边界坐标 (cannot read the coordinates): {exc!s}") from None
+        raise GeometryError(
+            _("无法解析边界坐标：%(error)s (cannot read the coordinates: %(error)s)")
+            % {"error": exc}
+        ) from None
     if geom.is_empty:
-        raise GeometryError("边界为空 (boundary is empty)")
+        raise GeometryError(_("边界为空 (boundary is empty)"))
     coords = shapely.get_coordinates(geom)
     if not np.isfinite(coords).all():
-        raise GeometryError("边界包含无效坐标 (boundary has non-finite coordinates)")
+        raise GeometryError(_("边界包含无效坐标 (boundary has non-finite coordinates)"))
     if (
         (coords[:, 0] < -180).any()
         or (coords[:, 0] > 180).any()
@@ -83,23 +91,32 @@ def clean_boundary(geojson: Any) -> CleanBoundary:
         or (coords[:, 1] > 90).any()
     ):
         raise GeometryError(
-            "坐标超出经纬度范围，须为 WGS84 经度/纬度 (coordinates must be WGS84 lon/lat)"
+            _("坐标超出经纬度范围，须为 WGS84 经度/纬度 (coordinates must be WGS84 lon/lat)")
         )
     if geom.is_valid:
         # GEOS calls a ring collapsed onto a line valid: it still encloses nothing.
         if area_m2(geom) < MIN_AREA_M2:
             raise GeometryError(
-                "边界面积几乎为零（各点共线或重合） "
-                "(the boundary encloses almost no area: its points are collinear or repeated)"
+                _(
+                    "边界面积几乎为零（各点共线或重合） "
+                    "(the boundary encloses almost no area: its points are collinear or repeated)"
+                )
             )
         return CleanBoundary(geom, repaired=False, note="")
     reason = explain_validity(geom)
     repaired = _polygonal_part(make_valid(geom))
     if repaired.is_empty or not repaired.is_valid or area_m2(repaired) < MIN_AREA_M2:
         raise GeometryError(
-            f"边界无效且无法修复 (invalid geometry that cannot be repaired): {reason}"
+            _(
+                "边界无效且无法修复：%(reason)s (invalid geometry that cannot be repaired: %(reason)s)"
+            )
+            % {"reason": reason}
         )
-    return CleanBoundary(repaired, repaired=True, note=f"已自动修复 (repaired): {reason}")
+    return CleanBoundary(
+        repaired,
+        repaired=True,
+        note=_("已自动修复：%(reason)s (repaired: %(reason)s)") % {"reason": reason},
+    )
 
 
 def rounded_coordinates(coords: Any, decimals: int) -> Any:
@@ -287,8 +304,30 @@ class GridLocator:
         return result
 
 
-_locator_lock = threading.Lock()
-_locator_cache: dict[str, Any] = {"version": None, "locator": None}
+class VersionedCache[T]:
+    """One value per process, built again when the version it was built for moves on (the
+    versions are read from the database by the caller: `TerritoryState`)."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._version: Any = None
+        self._value: T | None = None
+
+    def get(self, version: Any) -> T:
+        with self._lock:
+            if self._value is None or self._version != version:
+                self._value = self._build()
+                self._version = version
+            return self._value
+
+    def peek(self) -> tuple[Any, T] | None:
+        """(version, value) as last built, without building."""
+        with self._lock:
+            return None if self._value is None else (self._version, self._value)
+
+
+_locators: VersionedCache[GridLocator] = VersionedCache(lambda: build_grid_locator())
 
 
 def build_grid_locator() -> GridLocator:
@@ -303,9 +342,7 @@ def build_grid_locator() -> GridLocator:
 def cached_grid_locator() -> tuple[int, GridLocator] | None:
     """(boundary version, locator) as this process last built it, without asking the database:
     the caller checks the version (case intake reads it in the statement that reads the grid)."""
-    with _locator_lock:
-        version, locator = _locator_cache["version"], _locator_cache["locator"]
-    return None if locator is None else (version, locator)
+    return _locators.peek()
 
 
 def grid_locator(*, version: int | None = None) -> GridLocator:
@@ -315,9 +352,4 @@ def grid_locator(*, version: int | None = None) -> GridLocator:
 
     if version is None:
         version = TerritoryState.current_version()
-    with _locator_lock:
-        if _locator_cache["version"] != version or _locator_cache["locator"] is None:
-            _locator_cache["locator"] = build_grid_locator()
-            _locator_cache["version"] = version
-        locator: GridLocator = _locator_cache["locator"]
-    return locator
+    return _locators.get(version)

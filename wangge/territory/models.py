@@ -68,8 +68,8 @@ class OrgUnit(models.Model):
     bbox = models.JSONField(_("外包框"), null=True, blank=True)
     area_m2 = models.FloatField(_("面积 (m²)"), null=True, blank=True)
     population = models.PositiveIntegerField(_("常住人口"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("辖区单元")
@@ -79,6 +79,10 @@ class OrgUnit(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="orgunit_code_length_matches_level",
+                violation_error_message=_(
+                    "编码位数与层级不符：区/县 6 位，街道 9 位，社区 12 位，网格 15 位，微网格 18 位 "
+                    "(the code's length must match the level: 6, 9, 12, 15 or 18 digits)"
+                ),
                 condition=(
                     models.Q(level=Level.DISTRICT, code__length=6)
                     | models.Q(level=Level.STREET, code__length=9)
@@ -181,8 +185,8 @@ class Building(models.Model):
         on_delete=models.SET_NULL,
         related_name="headed_buildings",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("楼栋")
@@ -199,18 +203,31 @@ class Building(models.Model):
 
 
 class TerritoryState(models.Model):
-    """One row: the boundary version, bumped in the same transaction as any boundary change.
+    """One row: the boundary version, bumped in the same transaction as any boundary change, and
+    the places version, bumped with any change to a unit's name or a building's address.
 
-    Processes compare it with the version their point → grid index was built from.
+    Processes compare them with the versions their point → grid index and their address finder
+    (`cases.matching.place_finder`) were built from.
     """
 
     boundary_version = models.PositiveBigIntegerField(default=0)
+    places_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("辖区版本")
 
     def __str__(self) -> str:
         return f"boundary v{self.boundary_version}"
+
+    @classmethod
+    def current_versions(cls) -> tuple[int, int]:
+        """(boundary version, places version), in one query."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT boundary_version, places_version FROM territory_territorystate WHERE id = 1"
+            )
+            row: Any = cursor.fetchone()
+        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
     @classmethod
     def current_version(cls) -> int:

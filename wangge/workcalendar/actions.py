@@ -15,6 +15,7 @@ from typing import Any
 
 from django.apps import apps as global_apps
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from wangge.core.errors import DomainError
 from wangge.workcalendar.models import DayKind, ScheduleSource
@@ -77,7 +78,9 @@ def _entries(entries: DayEntries, field_name: str) -> dict[date, str]:
     for item in items:
         day, name = (item, "") if isinstance(item, date) else item
         if not isinstance(day, date):
-            raise DomainError(f"日期格式不正确：{day!r} (not a date)", field=field_name)
+            raise DomainError(
+                _("日期格式不正确：%(day)s (not a date)") % {"day": repr(day)}, field=field_name
+            )
         result[day] = str(name or "").strip()[:60]
     return result
 
@@ -93,7 +96,8 @@ def check_year_schedule(
     """Validate a schedule as an administrator typed it; returns it normalised."""
     if year not in YEAR_RANGE:
         raise DomainError(
-            f"年份须在 {YEAR_RANGE.start}–{YEAR_RANGE.stop - 1} 之间 (year out of range)",
+            _("年份须在 %(low)d–%(high)d 之间 (year: %(low)d–%(high)d)")
+            % {"low": YEAR_RANGE.start, "high": YEAR_RANGE.stop - 1},
             field="year",
         )
     schedule = YearSchedule(
@@ -103,8 +107,11 @@ def check_year_schedule(
     )
     if published and not schedule.holidays:
         raise DomainError(
-            f"请填写 {year} 年的放假日期，或取消“已发布” "
-            "(enter the holidays, or leave the year unpublished)",
+            _(
+                "请填写 %(year)d 年的放假日期，或取消“已发布” "
+                "(enter the %(year)d holidays, or leave the year unpublished)"
+            )
+            % {"year": year},
             field="holidays",
         )
     for field_name, days in (
@@ -114,20 +121,29 @@ def check_year_schedule(
         for day in days:
             if not _belongs_to(day, year):
                 raise DomainError(
-                    f"{day.isoformat()} 不在 {year} 年安排的范围内（本年及相邻的 12 月/1 月） "
-                    f"(date outside the {year} schedule)",
+                    _(
+                        "%(day)s 不在 %(year)d 年安排的范围内（本年及相邻的 12 月/1 月） "
+                        "(%(day)s is outside the %(year)d schedule)"
+                    )
+                    % {"day": day.isoformat(), "year": year},
                     field=field_name,
                 )
     for day in schedule.makeup_workdays:
         if day.weekday() < 5:
             raise DomainError(
-                f"调休上班日 {day.isoformat()} 不是周六或周日 (a make-up working day must be a "
-                "Saturday or Sunday)",
+                _(
+                    "调休上班日 %(day)s 不是周六或周日 "
+                    "(the make-up working day %(day)s must be a Saturday or Sunday)"
+                )
+                % {"day": day.isoformat()},
                 field="makeup_workdays",
             )
         if day in schedule.holidays:
             raise DomainError(
-                f"{day.isoformat()} 不能既放假又调休上班 (a date cannot be both)",
+                _(
+                    "%(day)s 不能既放假又调休上班 (%(day)s cannot be both a holiday and a make-up day)"
+                )
+                % {"day": day.isoformat()},
                 field="makeup_workdays",
             )
     _year, calendar_day, _state = _models(apps)
@@ -139,8 +155,11 @@ def check_year_schedule(
     )
     if taken:
         raise DomainError(
-            f"{taken[0].isoformat()} 已由 {taken[1]} 年的安排规定，请先修改该年 "
-            f"(date already set by the {taken[1]} schedule)",
+            _(
+                "%(day)s 已由 %(year)d 年的安排规定，请先修改该年 "
+                "(%(day)s is already set by the %(year)d schedule)"
+            )
+            % {"day": taken[0].isoformat(), "year": taken[1]},
             field="holidays" if taken[0] in schedule.holidays else "makeup_workdays",
         )
     return schedule

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 CALENDAR_TZ = ZoneInfo("Asia/Shanghai")
 DAY = timedelta(days=1)
@@ -89,6 +90,12 @@ DUE_SOON_FRACTION = 0.2
 DUE_SOON_WINDOW = timedelta(hours=24)
 
 
+UNPUBLISHED = gettext_noop(
+    "%(year)d 年节假日安排尚未发布，按周一至周五计算 "
+    "(the %(year)d holiday schedule is not published yet; counted Monday to Friday)"
+)
+
+
 @dataclass(frozen=True)
 class CalendarWarning:
     """A result relied on a year whose holiday schedule is not in the calendar."""
@@ -98,13 +105,13 @@ class CalendarWarning:
 
     @property
     def message(self) -> str:
-        return (
-            f"{self.year} 年节假日安排尚未发布，按周一至周五计算 "
-            f"(the {self.year} holiday schedule is not published yet; counted Monday to Friday)"
-        )
+        """In the reader's language."""
+        return _(UNPUBLISHED) % {"year": self.year}
 
     def __str__(self) -> str:
-        return self.message
+        """Both languages, as a case stores it (`Case.calendar_warning`): whoever's action
+        computed the deadline, each reader sees their own part (`core.bilingual.in_language`)."""
+        return UNPUBLISHED % {"year": self.year}
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,16 @@ def parse_day_lines(text: str) -> list[tuple[date, str]]:
             last = _parse_date(match["last"]) if match["last"] else first
         except ValueError:
             raise ValidationError(
-                f"第 {number} 行无法识别：“{line}”，请写成 2027-01-01 元旦 或 "
-                f"2027-01-01..2027-01-03 元旦 (line {number}: expected a date or a date range)"
+                _(
+                    "第 %(n)d 行无法识别：“%(line)s”，请写成 2027-01-01 元旦 或 "
+                    "2027-01-01..2027-01-03 元旦 (line %(n)d: expected a date or a date range)"
+                )
+                % {"n": number, "line": line}
             ) from None
         if not 0 <= (last - first).days <= MAX_RANGE_DAYS:
             raise ValidationError(
-                f"第 {number} 行的日期范围不正确 (line {number}: the range is reversed or too long)"
+                _("第 %(n)d 行的日期范围不正确 (line %(n)d: the range is reversed or too long)")
+                % {"n": number}
             )
         name = (match["name"] or "").strip()
         day = first

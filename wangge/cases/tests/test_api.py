@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from wangge.accounts.actions import issue_token, revoke_token
@@ -216,6 +216,79 @@ def test_an_invalid_report_is_a_422_naming_the_field(
     assert response.status_code == 422, response.content
     error = only_error(response)
     assert (error["field"], error["code"]) == (field, code)
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [(None, "请填写标题"), ("zh-CN,zh;q=0.9", "请填写标题"), ("en", "Title is required.")],
+    ids=["default", "chinese", "english"],
+)
+def test_an_error_message_speaks_the_request_language_only(
+    client: Client, world: World, language: str | None, message: str
+) -> None:
+    """Machines read `field` and `code`; the message is for a person, in one language."""
+    _token, raw = issue_token(user=world.users["grid_worker"], name="test")
+    headers = {"Authorization": f"Bearer {raw}"}
+    if language:
+        headers["Accept-Language"] = language
+    with translation.override(translation.get_language()):
+        response = client.post(
+            "/api/v1/cases",
+            json.dumps(intake(world, title=" ")),
+            content_type="application/json",
+            headers=headers,
+        )
+    assert response.status_code == 422
+    assert only_error(response) == {"field": "title", "code": "required", "message": message}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "chinese", "english"),
+    [
+        ({"lon": "east"}, "lon", "须为数字", "Must be a number."),
+        ({"lon": 500}, "lon", "不能大于 180", "Must be at most 180."),
+        ({"category": None}, "category", "请填写此项", "This field is required."),
+        (
+            {"priority": "nope"},
+            "priority",
+            "须为以下之一：normal、urgent、emergency",
+            "Must be one of: normal, urgent, emergency.",
+        ),
+    ],
+)
+def test_schema_refusals_speak_the_request_language_too(
+    client: Client,
+    world: World,
+    change: dict[str, Any],
+    field: str,
+    chinese: str,
+    english: str,
+) -> None:
+    """pydantic writes its refusals in English; the API answers in the request's language."""
+    _token, raw = issue_token(user=world.users["grid_worker"], name="test")
+    body = {**intake(world), **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    for language, message in ((None, chinese), ("en", english)):
+        headers = {"Authorization": f"Bearer {raw}"}
+        if language:
+            headers["Accept-Language"] = language
+        with translation.override(translation.get_language()):
+            response = client.post(
+                "/api/v1/cases", json.dumps(body), content_type="application/json", headers=headers
+            )
+        assert response.status_code == 422
+        error = only_error(response)
+        assert (error["field"], error["message"]) == (field, message)
+    with translation.override(translation.get_language()):
+        response = client.post(
+            "/api/v1/cases",
+            "{not json",
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+    assert response.status_code == 400
+    assert only_error(response)["message"] == "请求内容不是有效的 JSON"
     assert not Case.objects.exists()
 
 

@@ -184,6 +184,28 @@ def test_a_patrol_report_goes_round_the_whole_loop(
         assert page.wangge_errors == []
 
 
+def test_the_patrol_report_form_speaks_english_to_an_english_reader(
+    live_server, world: World, case_data, open_page, login_page
+) -> None:
+    """What the form's script writes (photos chosen, the map pin) comes translated from the
+    page, like the countdown."""
+    worker = open_page(phone=True)
+    login_page(worker, live_server, world.users["grid_worker"])
+    worker.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    worker.goto(f"{live_server.url}/cases/report/")
+    expect(worker.locator("#pick-map[data-ready='1']")).to_be_attached()
+    worker.set_input_files(
+        "input[name=photos]",
+        files=[{"name": "patrol.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}],
+    )
+    expect(worker.locator("#photo-count")).to_have_text("1 photo(s) chosen")
+    worker.locator("#pick-map").tap()
+    expect(worker.get_by_test_id("location")).to_have_text(
+        re.compile(r"^✓ Chosen on the map \(\d+\.\d{5}, \d+\.\d{5}\)$")
+    )
+    worker.context.clear_cookies(name="django_language")
+
+
 def test_a_second_tab_on_an_old_version_is_told_to_reload(
     live_server, world: World, case_data, open_page, login_page
 ) -> None:

@@ -177,9 +177,9 @@ def test_a_dry_run_reports_every_bad_row_and_imports_nothing(world: World, tmp_p
     }
     assert "第 2 行" in problems[(5, "工单编号")][1]
     assert problems[(7, "来电时间")][0] == "昨天下午"
-    assert "future" in problems[(8, "来电时间")][1]
+    assert "晚于现在" in problems[(8, "来电时间")][1]
     value, reason = problems[(12, "问题分类")]
-    assert value == "宠物走失" and "unknown category" in reason
+    assert value == "宠物走失" and "无法识别分类" in reason
     assert "大类" in problems[(13, "问题分类")][1]
     assert "--fallback-grid" in problems[(14, "地址")][1]
     assert "10 problem(s); nothing was imported" in report
@@ -222,7 +222,7 @@ def test_a_missing_column_is_named(world: World, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_text("工单编号,来电时间,诉求内容,地址\nGD1,2026-11-01,内容,地址\n", encoding="utf-8")
     report = refused(str(path))
-    assert "来电号码" in report and "问题分类" in report and "missing column" in report
+    assert "来电号码" in report and "问题分类" in report and "缺少这一列" in report
 
 
 def test_a_category_map_and_a_fallback_grid(world: World, tmp_path: Path) -> None:
@@ -238,26 +238,26 @@ def test_a_category_map_and_a_fallback_grid(world: World, tmp_path: Path) -> Non
 
 def test_bad_options_and_files_are_refused_clearly(world: World, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "orders.csv", good_rows(world))
-    assert "no grid" in refused(str(path), "--fallback-grid", "999")
+    assert "网格 999 不存在" in refused(str(path), "--fallback-grid", "999")
     mapping = tmp_path / "map.csv"
     mapping.write_text("宠物扰民,pets\n", encoding="utf-8")
-    assert "unknown sub-category code" in refused(str(path), "--category-map", str(mapping))
+    assert "不是一个小类" in refused(str(path), "--category-map", str(mapping))
     text = tmp_path / "orders.txt"
     text.write_text("x", encoding="utf-8")
-    assert ".csv or .xlsx" in refused(str(text))
+    assert ".csv 或 .xlsx" in refused(str(text))
     assert "no such file" in refused(str(tmp_path / "missing.csv"))
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    assert "empty" in refused(str(empty))
+    assert "文件是空的" in refused(str(empty))
 
 
 def test_an_unreadable_file_is_refused_naming_the_problem(world: World, tmp_path: Path) -> None:
     broken = tmp_path / "orders.xlsx"
     broken.write_bytes(b"this is not a workbook")
-    assert "not an .xlsx workbook" in refused(str(broken))
+    assert "不是有效的 .xlsx 工作簿" in refused(str(broken))
     huge = tmp_path / "huge.csv"
     huge.write_text(",".join(HEADER) + "\nGD1,2026-11-01,," + "长" * 200_000 + ",x,垃圾\n")
-    assert "unreadable CSV" in refused(str(huge))
+    assert "无法读取" in refused(str(huge))
     assert not Case.objects.exists()
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from wangge.accounts.models import Role
 from wangge.accounts.tests.factories import UserFactory, member
@@ -895,3 +895,63 @@ def test_the_status_picker_keeps_several_statuses_asked_for(client, world: World
     page = html(client.get(reverse("cases:list"), {"status": "accepted,rejected"}))
     assert '<option value="accepted,rejected" selected>' in page
     assert len(listed(client, status="accepted,rejected")) == 2
+
+
+def test_the_timeline_names_the_public_in_the_readers_language(world: World, client) -> None:
+    """The label is stored untranslated: a resident's English browser does not write English
+    into the district's history, and each reader sees it in their own language."""
+    with translation.override("en"):
+        case = report(world)
+    event = CaseEvent.objects.get(case=case)
+    assert event.actor_label == "群众"
+    login_as(client, world.users["dispatcher"])
+    url = reverse("cases:detail", args=[case.pk])
+    with translation.override(translation.get_language()):
+        chinese = client.get(url).content.decode()
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<span class="event-actor">群众</span>' in chinese
+    assert '<span class="event-actor">Member of the public</span>' in english
+
+
+def test_a_calendar_warning_is_stored_in_both_languages_and_shown_in_one(
+    world: World, client
+) -> None:
+    """Whoever's action computed the deadline (here an English-speaking reporter), each reader
+    sees the warning in their own language."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from wangge.workcalendar import actions as calendar_actions
+
+    calendar_actions.delete_year_schedule(year=2027)
+    filed = datetime(2026, 12, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with translation.override("en"):
+        case = report(world, created_at=filed, category=category("elderly_care"))
+    case.refresh_from_db()
+    assert "2027 年节假日安排尚未发布" in case.calendar_warning
+    assert "the 2027 holiday schedule is not published yet" in case.calendar_warning
+    login_as(client, world.users["dispatcher"])
+    url = reverse("cases:detail", args=[case.pk])
+    with translation.override(translation.get_language()):
+        chinese = client.get(url).content.decode()
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    warning = re.compile(r'<p class="warning" role="note">([^<]*)</p>')
+    assert warning.findall(chinese) == ["2027 年节假日安排尚未发布，按周一至周五计算"]
+    assert warning.findall(english) == [
+        "The 2027 holiday schedule is not published yet; counted Monday to Friday."
+    ]
+
+
+def test_a_refused_dispatch_keeps_the_ticked_co_handling_departments(world: World, client) -> None:
+    case = case_in(world, Status.ACCEPTED)
+    co = territory.create_department(
+        name="协办测试部门", kind=DepartmentKind.HOUSING, unit=world.unit("110101")
+    )
+    login_as(client, world.users["dispatcher"])
+    response = act(client, case, "dispatch", co_departments=[co.pk])
+    assert response.status_code == 422
+    page = html(response)
+    assert re.search(
+        rf'<input type="checkbox" name="co_departments" value="{co.pk}" checked>', page
+    )
+    assert '<details class="co" open>' in page

@@ -1,4 +1,5 @@
-"""The English catalogue: complete, compiled, and what an English-speaking user actually sees."""
+"""The catalogues: the English one complete, the Chinese one giving every bilingual message its
+Chinese part; both compiled, and what a user of either language actually sees."""
 
 import ast
 import contextlib
@@ -18,6 +19,7 @@ from django.utils import translation
 
 from wangge.accounts.models import Role
 from wangge.cases.models import Status
+from wangge.core.bilingual import chinese_part, in_language
 from wangge.core.tests.fixtures import World, login_as
 
 APP_DIR = Path(settings.BASE_DIR) / "wangge"
@@ -100,6 +102,19 @@ def test_role_and_status_labels_come_out_in_english(english: None) -> None:
         assert str(Role.GRID_WORKER.label) == "网格员"
 
 
+def test_the_same_chinese_word_in_two_roles_gets_two_english_words(english: None) -> None:
+    from wangge.cases.workflow import TRANSITIONS
+    from wangge.public.present import STEPS
+
+    with translation.override("en"):
+        assert str(TRANSITIONS["reject"].label) == "Reject"  # the button
+        assert str(Status.REJECTED.label) == "Rejected"  # the state
+        assert [str(s) for s in STEPS] == ["Submitted", "Accepted", "Being handled", "Closed"]
+        assert str(TRANSITIONS["accept"].label) == "Accept"
+    with translation.override("zh-hans"):
+        assert str(TRANSITIONS["reject"].label) == str(Status.REJECTED.label) == "不予受理"
+
+
 def test_plural_forms_follow_english_grammar(english: None) -> None:
     template = Template(
         "{% load i18n %}{% blocktranslate count n=n %}{{ n }} 栋楼{% plural %}{{ n }} 栋楼"
@@ -133,11 +148,52 @@ def test_the_login_page_follows_accept_language(english: None, client) -> None:
 
 def test_a_bilingual_error_shows_only_its_english_part(english: None) -> None:
     with translation.override("en"):
-        message = translation.gettext("请填写%(label)s (%(field)s is required)") % {
+        message = translation.gettext("请填写%(label)s (%(label)s is required)") % {
             "label": translation.gettext("标题"),
-            "field": "title",
         }
-    assert message == "Title (title) is required."
+    assert message == "Title is required."
+
+
+def test_a_bilingual_error_shows_only_its_chinese_part(english: None) -> None:
+    with translation.override("zh-hans"):
+        required = translation.gettext("请填写%(label)s (%(label)s is required)") % {
+            "label": translation.gettext("标题"),
+        }
+        changed = translation.gettext("案件已被他人更新，请刷新后重试 (the case changed, reload)")
+        heading = translation.gettext("请修改以下内容后再提交 (please correct the following)：")
+    assert required == "请填写标题"
+    assert changed == "案件已被他人更新，请刷新后重试"
+    assert heading == "请修改以下内容后再提交："
+
+
+@pytest.mark.parametrize(
+    ("message", "chinese"),
+    [
+        ("请填写%(label)s (%(label)s is required)", "请填写%(label)s"),
+        ("请回答“%(l)s” (required)", "请回答“%(l)s”"),
+        ("请修改以下内容后再提交 (please correct the following)：", "请修改以下内容后再提交："),
+        ("文件中没有「住户」表 (no 住户 sheet: use the template)", "文件中没有「住户」表"),
+        ("%(name)s 须在范围内（WGS84）(invalid %(name)s)", "%(name)s 须在范围内（WGS84）"),
+        # Units, formats and plain Chinese are not bilingual messages.
+        ("面积 (km²)", None),
+        ("建筑面积 (m²)", None),
+        ("台账文件 (.xlsx)", None),
+        ("坐标 (WGS84)", None),
+        ("位置 (%(lon)s, %(lat)s) 不在网格内", None),
+        ("请填写标题", None),
+        ("Title is required.", None),
+    ],
+)
+def test_the_chinese_part_of_a_message(message: str, chinese: str | None) -> None:
+    assert chinese_part(message) == chinese
+
+
+def test_stored_bilingual_text_is_shown_in_one_language() -> None:
+    stored = "2027 年节假日安排尚未发布 (the 2027 schedule is missing)；请核对 (check it)"
+    assert in_language(stored, "zh-hans") == "2027 年节假日安排尚未发布；请核对"
+    assert in_language(stored, "en") == "The 2027 schedule is missing. Check it."
+    assert in_language("王女士", "en") == "王女士"
+    assert in_language("", "en") == ""
 
 
 def test_a_signed_in_grid_worker_sees_the_home_page_in_english(
@@ -180,6 +236,55 @@ def test_the_chinese_catalogue_has_a_valid_header_and_the_same_messages() -> Non
     assert {m.msgid for m in zh} == {m.msgid for m in read_po(EN_PO)}
 
 
+def test_the_chinese_catalogue_gives_every_bilingual_message_its_chinese_part() -> None:
+    """`make messages` fills these (scripts/zh_catalogue.py); a Chinese page then shows no
+    English, and every other message keeps its msgid as it is."""
+    filled = {m.msgid: m.msgstrs for m in read_po(ZH_PO)[1:]}
+    assert sum(1 for msgid in filled if chinese_part(msgid)) > 150
+    wrong = [
+        msgid
+        for msgid, strs in filled.items()
+        if strs != ([chinese] if (chinese := chinese_part(msgid)) else [""] * len(strs))
+    ]
+    assert wrong == [], "run `make messages`"
+
+
+def _translated_strings(tree: ast.AST) -> set[int]:
+    calls = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "ngettext"}
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if name in calls:
+                ids |= {id(arg) for arg in node.args}
+    return ids
+
+
+def test_no_bilingual_message_bypasses_the_catalogues() -> None:
+    """A bilingual literal outside gettext would show its English on a Chinese page (and its
+    Chinese on an English one). Operators' commands and the demo builders may keep them."""
+    skip = {"management", "migrations", "tests"}
+    operators = {"demo.py", "history.py"}
+    found = []
+    for path in sorted(APP_DIR.rglob("*.py")):
+        if skip & set(path.relative_to(APP_DIR).parts) or path.name in operators:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        translated = _translated_strings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    v.value if isinstance(v, ast.Constant) else "%(x)s" for v in node.values
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            if id(node) not in translated and chinese_part(str(text)):
+                found.append(f"{path.relative_to(APP_DIR)}:{node.lineno} {text}")
+    assert found == []
+
+
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
 def test_the_catalogue_holds_every_string_in_the_code(tmp_path: Path) -> None:
     """A string added to code or a template without re-running makemessages fails here."""
@@ -195,7 +300,4 @@ def test_the_catalogue_holds_every_string_in_the_code(tmp_path: Path) -> None:
     in_code = {m.msgid for m in read_po(source / "locale" / "en" / "LC_MESSAGES" / "django.po")}
     in_catalogue = {m.msgid for m in read_po(EN_PO)}
     missing = sorted(in_code - in_catalogue)
-    assert missing == [], (
-        "run `cd wangge && ../.venv/bin/python ../manage.py makemessages -l en -l zh_Hans "
-        '--ignore "static/*" --ignore "tests/*" --no-obsolete` and translate these'
-    )
+    assert missing == [], "run `make messages` and translate these in the English catalogue"

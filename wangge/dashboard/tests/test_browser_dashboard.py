@@ -111,3 +111,22 @@ def test_the_big_screen_is_dark_full_hd_and_matches_the_database(
     expected = _expected()
     expect(page.locator('[data-counter="open"] strong')).to_have_text(str(expected["open"]))
     assert page.wangge_errors == []
+
+
+def test_on_a_phone_the_dashboard_fits_the_screen_in_both_languages(
+    live_server: Any, world: World, phone_page: Any, login_page: Any
+) -> None:
+    """The tables' longer English headers once pushed the page to 492 px on a 390 px phone."""
+    _demo_cases(world)
+    phone = phone_page
+    login_page(phone, live_server, world.users["dispatcher"])
+    for language in ("zh-hans", "en"):
+        phone.context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        phone.goto(f"{live_server.url}/dashboard/")
+        expect(phone.locator('[data-table="by_unit"] tr')).to_have_count(2)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= phone.viewport_size["width"], (language, width)
+    phone.context.clear_cookies(name="django_language")
+    assert phone.wangge_errors == []

@@ -4,6 +4,7 @@ the PDF, progress, and who may see what."""
 import io
 import shutil
 import subprocess
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -225,3 +226,45 @@ def test_a_failed_export_says_so(world: World, monkeypatch: Any) -> None:
     assert actions.run_export(export_id=export.pk) == "failed"
     export.refresh_from_db()
     assert export.status == ExportStatus.FAILED and "no fonts" in export.error
+
+
+def test_an_export_is_written_in_the_language_of_whoever_asked(world: World) -> None:
+    """A worker process has no request: the task carries the requester's language."""
+    from django.utils import translation
+
+    from wangge.dashboard.tasks import run_export_task
+
+    case_in(world, Status.CLOSED)
+    user = world.users["dispatcher"]
+    with translation.override("en"), capture_enqueued() as enqueued:
+        export = actions.request_export(actor=user, kind=ExportKind.CASES_XLSX, params={})
+    assert enqueued == [((export.pk,), {"language": "en"})]
+    # The worker runs it later, in whatever language its process has.
+    with translation.override("zh-hans"):
+        run_export_task.call(export.pk, language="en")
+    export.refresh_from_db()
+    rows = list(
+        load_workbook(export.file.open("rb"), read_only=True).active.iter_rows(values_only=True)
+    )
+    assert rows[0][:2] == ("Tracking code", "Title")
+
+
+@contextmanager
+def capture_enqueued() -> Any:
+    """The export task's enqueue calls, made when the request's transaction commits."""
+    from unittest import mock
+
+    from django.db import transaction
+
+    from wangge.dashboard.tasks import run_export_task
+
+    calls: list[tuple[Any, Any]] = []
+    with (
+        mock.patch.object(
+            type(run_export_task),
+            "enqueue",
+            lambda self, *args, **kwargs: calls.append((args, kwargs)),
+        ),
+        mock.patch.object(transaction, "on_commit", lambda f, robust=False: f()),
+    ):
+        yield calls

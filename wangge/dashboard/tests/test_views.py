@@ -70,3 +70,6 @@ def _chart_words_in_both_languages(client: Any) -> None:
         english = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert 'data-word-open="In progress"' in english
         assert 'data-word-received="Cases"' in english
+        # The rankings' headings (红榜 / 黑榜) come from the page too, not from the style sheet.
+        assert 'data-title="红榜"' in chinese and 'data-title="黑榜"' in chinese
+        assert 'data-title="Best"' in english and 'data-title="Worst"' in english

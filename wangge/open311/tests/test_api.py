@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wangge.cases import actions as case_actions
@@ -16,6 +18,7 @@ from wangge.cases.tests.test_photos import image_bytes, upload
 from wangge.core.tests.fixtures import World
 from wangge.open311 import actions, selectors
 from wangge.open311.tests.conftest import BASE, body, error_text, errors
+from wangge.territory import actions as territory_actions
 from wangge.territory.tests.factories import center_of
 
 FORMATS = ["json", "xml"]
@@ -378,6 +381,45 @@ def test_a_request_placed_by_a_community_name_goes_to_one_of_its_grids(
     case = Case.objects.get()
     assert case.grid.code.startswith(community.code)
     assert case.lat is None and case.address == data["address_string"]
+
+
+def test_the_address_finder_is_built_once_and_rebuilt_when_places_change(
+    client, world: World, api_key
+) -> None:
+    """Building the finder reads every building and unit name: once per process, not per
+    request, until a building or a unit name changes."""
+    _key, raw = api_key
+    building = world.buildings["110101002002002"]
+
+    def place(address: str) -> Any:
+        data = new_request(world, raw, lat=None, long=None, address_string=address)
+        with CaptureQueriesContext(connection) as queries:
+            response = post(client, "json", data)
+        reads = [q["sql"] for q in queries if 'FROM "territory_building"' in q["sql"]]
+        return response, reads
+
+    first, _reads = place(f"{building.address}门口")
+    assert first.status_code == 200, first.content
+    again, reads = place(f"{building.address}楼下")
+    assert again.status_code == 200 and reads == []
+
+    # A new building and a renamed community are found by the very next request.
+    new = territory_actions.create_building(
+        name="新建楼",
+        address="育群胡同新1号楼",
+        lon=building.lon,
+        lat=building.lat,
+    )
+    response, reads = place("育群胡同新1号楼西侧")
+    assert response.status_code == 200, response.content
+    assert reads != []
+    assert Case.objects.order_by("-pk").first().grid == new.grid
+    community = world.unit("110101002001")
+    territory_actions.update_unit(unit=community, name="改名后社区")
+    response, _reads = place("改名后社区东门")
+    assert response.status_code == 200, response.content
+    assert Case.objects.order_by("-pk").first().grid.code.startswith(community.code)
+    assert place("火星")[0].status_code == 400
 
 
 # --- GET requests --------------------------------------------------------------------------

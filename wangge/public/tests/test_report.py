@@ -5,7 +5,9 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from wangge.cases.models import Case, CasePhoto, Source, Status
 from wangge.core.tests.fixtures import World
@@ -137,8 +139,8 @@ def test_every_missing_field_is_named_and_what_was_typed_is_kept(
     response = post(client, data)
     assert response.status_code == 422
     errors = _errors(response)
-    assert errors["category"] == "问题类别：请选择问题类别 (choose a category)"
-    assert errors["description"] == "问题描述：请简单描述遇到的问题 (describe the problem)"
+    assert errors["category"] == "问题类别：请选择问题类别"
+    assert errors["description"] == "问题描述：请简单描述遇到的问题"
     assert Case.objects.count() == 0
     html = response.content.decode()
     # Everything typed is still there, including the same idempotency key.
@@ -154,7 +156,7 @@ def test_a_report_without_a_location_is_refused_naming_the_location(
 ) -> None:
     response = post(client, submission(world, lon="", lat=""))
     assert response.status_code == 422
-    assert _errors(response)["location"] == "位置：请在地图上选择位置 (location is required)"
+    assert _errors(response)["location"] == "位置：请在地图上选择位置"
     assert 'value="小区东门口垃圾堆了三天没人清运' in response.content.decode() or (
         "小区东门口垃圾堆了三天没人清运" in response.content.decode()
     )
@@ -178,7 +180,21 @@ def test_bad_values_are_refused_with_the_field_named(
     assert response.status_code == 422
     errors = _errors(response)
     assert message in errors[field]
-    assert re.search(r"\([a-z0-9 ;,-]+\)", errors[field]), "the English translation follows"
+    assert not re.search(r"[A-Za-z]{3,}", errors[field]), "a Chinese page speaks Chinese only"
+    assert Case.objects.count() == 0
+
+
+def test_an_english_page_names_the_field_in_english_only(world: World, client: Client) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override(translation.get_language()):
+        response = post(client, submission(world, phone="12345", lon="abc", description=""))
+    assert response.status_code == 422
+    errors = _errors(response)
+    assert set(errors) == {"phone", "location", "description"}
+    for message in errors.values():
+        assert not re.search(r"[\u4e00-\u9fff\uff00-\uffef]", message), message
+        assert ": " in message  # the label, an English colon, the message
+    assert "11-digit mobile number" in errors["phone"]
     assert Case.objects.count() == 0
 
 

@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -145,7 +145,8 @@ def start_check(*, actor: Any, upload: UploadedFile) -> LedgerJob:
     _save(job)
     from wangge.registry.tasks import check_ledger_task
 
-    transaction.on_commit(lambda: check_ledger_task.enqueue(token))
+    language = translation.get_language()
+    transaction.on_commit(lambda: check_ledger_task.enqueue(token, language=language))
     return job
 
 
@@ -162,7 +163,8 @@ def start_import(*, actor: Any, token: str) -> LedgerJob:
     _save(job)
     from wangge.registry.tasks import import_ledger_task
 
-    transaction.on_commit(lambda: import_ledger_task.enqueue(token))
+    language = translation.get_language()
+    transaction.on_commit(lambda: import_ledger_task.enqueue(token, language=language))
     return job
 
 

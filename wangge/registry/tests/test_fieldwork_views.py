@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from wangge.cases.models import Case, Category
 from wangge.core.tests.fixtures import login_as
@@ -275,6 +275,12 @@ def test_a_resident_is_edited_and_moved_from_the_pages(
     page = client.get(url).content.decode()
     assert 'value="王小花"' in page and registry.plain["id_b"] not in page
     assert "159****4321" in page  # as a hint only
+    # The date picker gets an ISO date in every language, or the browser shows it empty and a
+    # save would drop it.
+    assert f'value="{resident.birth_date.isoformat()}"' in page
+    with translation.override("zh-hans"):
+        chinese = client.get(url).content.decode()
+    assert f'name="birth_date" value="{resident.birth_date.isoformat()}"' in chinese
     data = {
         "name": "王小花",
         "sex": "male",  # contradicts the kept ID number
@@ -328,3 +334,18 @@ def test_a_resident_is_edited_and_moved_from_the_pages(
     )
     assert response.status_code == 422
     assert 'data-testid="error-moved_out_on"' in response.content.decode()
+
+
+def test_a_flat_is_named_in_the_readers_language(registry: RegistryWorld, world, client) -> None:
+    """1单元101室 in Chinese; Unit 1, room 101 in English, not 1Unit101Room."""
+    login_as(client, world.users["grid_worker"])
+    household = registry.households["101"]
+    url = reverse("registry:household", args=[household.pk])
+    building = reverse("registry:building", args=[household.building_id])
+    with translation.override(translation.get_language()):
+        chinese = client.get(url).content.decode()
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        english_building = client.get(building, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1单元101室" in chinese
+    assert "Unit 1, room 101" in english and "单元" not in english
+    assert "Unit 1" in english_building and "Room 101" in english_building

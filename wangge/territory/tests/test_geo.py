@@ -351,28 +351,28 @@ def test_overlapping_parts_of_a_multipolygon_are_merged() -> None:
         # A real street folded onto one latitude: nothing left to repair.
         (
             "flattened",
-            "cannot be repaired",
+            "无法修复",
         ),
         (
             {"type": "Polygon", "coordinates": [[[116.0, 39.9], [116.01, 39.91], [116.0, 39.9]]]},
-            "cannot be repaired",
+            "无法修复",
         ),
         (
             {
                 "type": "Polygon",
                 "coordinates": [[[116.0, 39.9], [116.01, 39.91], [116.02, 39.92], [116.0, 39.9]]],
             },
-            "almost no area",
+            "边界面积几乎为零",
         ),
-        ({"type": "Polygon", "coordinates": [[1, 2]]}, "cannot read the coordinates"),
-        ({"type": "Polygon"}, "has no coordinates"),
-        ({"type": "Polygon", "coordinates": []}, "empty"),
+        ({"type": "Polygon", "coordinates": [[1, 2]]}, "无法解析边界坐标"),
+        ({"type": "Polygon"}, "边界缺少坐标"),
+        ({"type": "Polygon", "coordinates": []}, "边界为空"),
         (
             {
                 "type": "Polygon",
                 "coordinates": [[[116.0, 39.9], [116.01, math.nan], [116.0, 39.91], [116.0, 39.9]]],
             },
-            "non-finite",
+            "边界包含无效坐标",
         ),
     ],
     ids=[
@@ -410,14 +410,17 @@ def test_coordinates_out_of_lon_lat_range_are_refused(scale: tuple[float, float]
 @pytest.mark.parametrize(
     ("geometry", "reason"),
     [
-        ({"type": "LineString", "coordinates": [[116.0, 39.9], [116.1, 39.9]]}, "not LineString"),
-        ({"type": "Point", "coordinates": [116.0, 39.9]}, "not Point"),
-        ({"type": "GeometryCollection", "geometries": []}, "not GeometryCollection"),
-        ({"type": "Feature", "geometry": box(116.0, 39.9, 116.1, 40.0)}, "not Feature"),
-        (None, "not a GeoJSON geometry"),
-        ("POLYGON ((116 39.9, 116.1 39.9, 116.1 40, 116 39.9))", "not a GeoJSON geometry"),
-        ({"coordinates": []}, "not a GeoJSON geometry"),
-        ({"type": ["Polygon"]}, "must be a Polygon or MultiPolygon"),
+        (
+            {"type": "LineString", "coordinates": [[116.0, 39.9], [116.1, 39.9]]},
+            "而不是 LineString",
+        ),
+        ({"type": "Point", "coordinates": [116.0, 39.9]}, "而不是 Point"),
+        ({"type": "GeometryCollection", "geometries": []}, "而不是 GeometryCollection"),
+        ({"type": "Feature", "geometry": box(116.0, 39.9, 116.1, 40.0)}, "而不是 Feature"),
+        (None, "不是 GeoJSON 几何对象"),
+        ("POLYGON ((116 39.9, 116.1 39.9, 116.1 40, 116 39.9))", "不是 GeoJSON 几何对象"),
+        ({"coordinates": []}, "不是 GeoJSON 几何对象"),
+        ({"type": ["Polygon"]}, "必须是 Polygon 或 MultiPolygon"),
     ],
     ids=["linestring", "point", "collection", "feature", "none", "wkt", "no-type", "odd-type"],
 )

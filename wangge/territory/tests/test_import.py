@@ -72,7 +72,7 @@ def test_it_imports_the_17_real_dongcheng_streets_under_the_district(
     out, error = run(write(tmp_path, dongcheng_streets()))
 
     assert error is None
-    assert "17 created, 0 updated, 0 repaired" in out
+    assert "已导入：新建 17、更新 0、修复 0" in out
     streets = OrgUnit.objects.filter(level=Level.STREET)
     # 12-digit statistical codes (110101001000) are stored as the 9-digit NBS street codes.
     assert {s.code: s.name for s in streets} == nbs_streets("110101")
@@ -94,8 +94,8 @@ def test_a_dry_run_reports_but_writes_nothing(district: OrgUnit, tmp_path: Path)
     out, error = run(write(tmp_path, dongcheng_streets()), "--dry-run")
 
     assert error is None
-    assert "dry run" in out
-    assert "17 to create, 0 to update" in out
+    assert "试运行" in out
+    assert "将新建 17、更新 0" in out
     assert OrgUnit.objects.count() == 1
     assert TerritoryState.current_version() == version
 
@@ -109,7 +109,7 @@ def test_a_second_import_updates_instead_of_duplicating(district: OrgUnit, tmp_p
     out, error = run(write(tmp_path, again, "again.geojson"))
 
     assert error is None
-    assert "0 created, 17 updated" in out
+    assert "新建 0、更新 17" in out
     after = dict(OrgUnit.objects.filter(level=Level.STREET).values_list("code", "pk"))
     assert after == before
     assert OrgUnit.objects.get(code="110101006").name == "东四街道（新）"
@@ -210,49 +210,49 @@ def _unrepairable(f: dict[str, Any]) -> str:
     ring = f["geometry"]["coordinates"][0]
     # Every vertex pushed onto one latitude: the ring folds onto a line and encloses nothing.
     f["geometry"]["coordinates"] = [[[x, ring[0][1]] for x, _y in ring]]
-    return "cannot be repaired"
+    return "无法修复"
 
 
 def _line_string(f: dict[str, Any]) -> str:
     f["geometry"] = {"type": "LineString", "coordinates": f["geometry"]["coordinates"][0]}
-    return "must be a Polygon or MultiPolygon, not LineString"
+    return "必须是 Polygon 或 MultiPolygon，而不是 LineString"
 
 
 def _unknown_parent(f: dict[str, Any]) -> str:
     f["properties"]["parentCode"] = 110199000000
-    return "unknown parent district 110199"
+    return "上级区/县 110199 不存在"
 
 
 def _outside_parent(f: dict[str, Any]) -> str:
     ring = f["geometry"]["coordinates"][0]
     f["geometry"]["coordinates"] = [[[x + 0.5, y] for x, y in ring]]  # 40 km east
-    return "100% of the area lies outside the parent 110101"
+    return "100% 的面积在上级 东城区 之外"
 
 
 def _missing_code(f: dict[str, Any]) -> str:
     del f["properties"]["code"]
-    return "missing property: code"
+    return "缺少编码属性 code"
 
 
 def _missing_name(f: dict[str, Any]) -> str:
     del f["properties"]["Name"]
-    return "missing property: name"
+    return "缺少名称属性 name"
 
 
 def _wrong_code_length(f: dict[str, Any]) -> str:
     f["properties"]["code"] = 1101010060
-    return "street code must be 9 digits"
+    return "街道/乡镇编码须为 9 位数字"
 
 
 def _padded_parent_code(f: dict[str, Any]) -> str:
     f["properties"]["code"] = 110101000000
-    return "a padded parent code, not a street code"
+    return "是上级编码补零而非街道/乡镇编码"
 
 
 def _no_area(f: dict[str, Any]) -> str:
     x, y = f["geometry"]["coordinates"][0][0]
     f["geometry"]["coordinates"] = [[[x, y], [x + 0.01, y + 0.01], [x + 0.02, y + 0.02], [x, y]]]
-    return "encloses almost no area"
+    return "边界面积几乎为零"
 
 
 def _out_of_range(f: dict[str, Any]) -> str:
@@ -260,14 +260,14 @@ def _out_of_range(f: dict[str, Any]) -> str:
     f["geometry"]["coordinates"] = [
         [[x * 111_000, y * 111_000] for x, y in f["geometry"]["coordinates"][0]]
     ]
-    return "coordinates must be WGS84 lon/lat"
+    return "须为 WGS84 经度/纬度"
 
 
 def _not_a_feature(f: dict[str, Any]) -> str:
     geometry = f.pop("geometry")
     f.clear()
     f.update(geometry)
-    return "not a GeoJSON Feature"
+    return "不是 GeoJSON Feature 对象"
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_it_rejects_a_bad_feature_naming_it_and_writes_nothing(
 
     assert error is not None and error.returncode == 1
     assert reason in line_for(out, "bad", BROKEN)
-    assert "1 of 17 features are bad; nothing was written" in out
+    assert "17 个要素中 1 个有问题，未写入任何数据" in out
     assert OrgUnit.objects.count() == 1
     assert TerritoryState.current_version() == version
 
@@ -312,7 +312,7 @@ def test_it_rejects_a_duplicate_code_naming_both_features(
     out, error = run(write(tmp_path, data))
 
     assert error is not None and error.returncode == 1
-    assert "duplicate code: same as #2" in line_for(out, "bad", BROKEN)
+    assert "编码与第 2 个要素重复" in line_for(out, "bad", BROKEN)
     assert OrgUnit.objects.count() == 1
 
 
@@ -323,7 +323,7 @@ def test_it_rejects_a_street_drawn_over_another(district: OrgUnit, tmp_path: Pat
     out, error = run(write(tmp_path, data))
 
     assert error is not None
-    assert "overlaps #4 by 100%" in line_for(out, "bad", BROKEN)
+    assert "与 #4 重叠 100%" in line_for(out, "bad", BROKEN)
     assert OrgUnit.objects.count() == 1
 
 
@@ -338,7 +338,7 @@ def test_it_rejects_a_street_over_one_already_imported(district: OrgUnit, tmp_pa
     )
 
     assert error is not None
-    assert "overlaps 110101005 北新桥街道" in line_for(out, "bad", 0)
+    assert "与 110101005 北新桥街道 重叠" in line_for(out, "bad", 0)
     assert OrgUnit.objects.count() == 6
 
 
@@ -355,11 +355,11 @@ def test_it_reports_every_bad_feature_and_the_repaired_ones_but_imports_none(
     out, error = run(write(tmp_path, data))
 
     assert error is not None and error.returncode == 1
-    assert "3 of 17 features are bad" in out
+    assert "17 个要素中 3 个有问题" in out
     assert "Self-intersection" in line_for(out, "repaired", 1)
     assert "LineString" in line_for(out, "bad", 3)
-    assert "missing property: name" in line_for(out, "bad", 9)
-    assert "outside the parent" in line_for(out, "bad", 16)
+    assert "缺少名称属性 name" in line_for(out, "bad", 9)
+    assert "的面积在上级 东城区 之外" in line_for(out, "bad", 16)
     # The 13 good streets and the repaired one are not imported either: all or nothing.
     assert OrgUnit.objects.count() == 1
 
@@ -374,7 +374,7 @@ def test_the_action_raises_with_the_report(district: OrgUnit) -> None:
     (problem,) = caught.value.report.problems
     assert problem.index == BROKEN
     assert problem.name == "东四街道"
-    assert "missing property: code" in problem.reason
+    assert "缺少编码属性 code" in problem.reason
     assert caught.value.field == "features"
     assert OrgUnit.objects.count() == 1
 
@@ -387,7 +387,7 @@ def test_a_parent_given_on_the_command_line_must_match_each_feature(
     out, error = run(write(tmp_path, dongcheng_streets()), "--parent", "110102")
 
     assert error is not None and error.returncode == 1
-    assert "does not match --parent 110102" in line_for(out, "bad", 0)
+    assert "与指定的上级 110102 不符" in line_for(out, "bad", 0)
     assert OrgUnit.objects.count() == 2
 
 
@@ -435,7 +435,7 @@ def test_it_refuses_an_unknown_parent_on_the_command_line(
     _out, error = run(write(tmp_path, dongcheng_streets()), "--parent", "110199")
 
     assert error is not None and error.returncode == 2
-    assert "unknown parent 110199" in str(error)
+    assert "上级编码 110199 不存在" in str(error)
 
 
 def test_it_refuses_a_district_level(tmp_path: Path) -> None:
@@ -477,7 +477,7 @@ def test_its_exit_status_tells_success_from_rejection(
     status, out, err = shell(str(bad), "--level", "street")
     assert status == 1
     assert "bad #5 (110101006 东四街道)" in out
-    assert "nothing was imported" in err
+    assert "未导入任何数据" in err
     assert OrgUnit.objects.count() == 1
 
     status, out, err = shell(str(tmp_path / "missing.geojson"), "--level", "street")
@@ -486,7 +486,7 @@ def test_its_exit_status_tells_success_from_rejection(
 
     status, out, err = shell(str(good), "--level", "street")
     assert status == 0
-    assert "17 created" in out
+    assert "新建 17" in out
     assert OrgUnit.objects.count() == 18
 
 

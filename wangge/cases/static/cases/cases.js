@@ -107,11 +107,17 @@
     var el = document.getElementById("pick-map");
     var lon = form.querySelector("[name=lon]"), lat = form.querySelector("[name=lat]");
     var text = document.getElementById("loc-text");
+    // The words come translated from the page (#report-words); "{n}" and the like are filled in.
+    var words = document.getElementById("report-words");
+    function say(name, fallback, values) {
+      var pattern = (words && words.getAttribute("data-" + name)) || fallback;
+      return pattern.replace(/\{(\w+)\}/g, function (_all, key) { return String(values[key]); });
+    }
     var marker = null, map = null;
     function place(latlng, how) {
       lat.value = latlng.lat.toFixed(7);
       lon.value = latlng.lng.toFixed(7);
-      text.textContent = "✓ " + how + "（" + latlng.lng.toFixed(5) + ", " + latlng.lat.toFixed(5) + "）";
+      text.textContent = say("place", "✓ {how}（{lon}, {lat}）", { how: how, lon: latlng.lng.toFixed(5), lat: latlng.lat.toFixed(5) });
       text.classList.add("chosen");
       if (map) {
         if (marker) { marker.setLatLng(latlng); } else { marker = L.circleMarker(latlng, { radius: 10, color: "#c8102e", weight: 3, fillOpacity: 0.6 }).addTo(map); }
@@ -134,19 +140,19 @@
           });
       });
       if (!grids.length) { el.setAttribute("data-ready", "1"); }
-      map.on("click", function (e) { place(e.latlng, "已在地图上选择"); });
-      if (lon.value && lat.value) { place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), "已选择"); }
+      map.on("click", function (e) { place(e.latlng, say("picked", "已在地图上选择", {})); });
+      if (lon.value && lat.value) { place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), say("kept", "已选择", {})); }
     }
     var gps = document.getElementById("use-gps");
     if (gps) {
       gps.addEventListener("click", function () {
-        if (!navigator.geolocation) { text.textContent = "此设备不支持定位，请点击地图选择"; return; }
-        text.textContent = "正在定位…";
+        if (!navigator.geolocation) { text.textContent = say("no-gps", "此设备不支持定位，请点击地图选择", {}); return; }
+        text.textContent = say("locating", "正在定位…", {});
         navigator.geolocation.getCurrentPosition(function (pos) {
           var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
-          place(ll, "当前位置");
+          place(ll, say("here", "当前位置", {}));
           if (map) { map.setView(ll, 17); }
-        }, function () { text.textContent = "定位失败，请点击地图选择位置"; }, { enableHighAccuracy: true, timeout: 10000 });
+        }, function () { text.textContent = say("gps-failed", "定位失败，请点击地图选择位置", {}); }, { enableHighAccuracy: true, timeout: 10000 });
       });
     }
     var input = form.querySelector("input[type=file][name=photos]");
@@ -156,14 +162,14 @@
       input.addEventListener("change", function () {
         var files = Array.prototype.slice.call(input.files, 0, 9);
         previews(files);
-        if (input.files.length > 9) { count.textContent = "最多 9 张，只保留前 9 张"; }
-        if (!window.DataTransfer) { count.textContent = "已选择 " + files.length + " 张照片"; return; }
-        count.textContent = "正在处理 " + files.length + " 张照片…";
+        if (input.files.length > 9) { count.textContent = say("too-many", "最多 9 张，只保留前 9 张", {}); }
+        if (!window.DataTransfer) { count.textContent = say("photos", "已选择 {n} 张照片", { n: files.length }); return; }
+        count.textContent = say("resizing", "正在处理 {n} 张照片…", { n: files.length });
         pending = Promise.all(files.map(function (f) { return resize(f, 1600); })).then(function (out) {
           var dt = new DataTransfer();
           out.forEach(function (f) { dt.items.add(f); });
           input.files = dt.files;
-          count.textContent = "已选择 " + out.length + " 张照片";
+          count.textContent = say("photos", "已选择 {n} 张照片", { n: out.length });
           pending = null;
         });
       });
@@ -182,7 +188,7 @@
       sent = true;
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      button.textContent = "正在提交…";
+      button.textContent = say("sending", "正在提交…", {});
     });
   }
 
