@@ -36,12 +36,23 @@ def _media_root_in_tmp(settings: Any, _media_dir: Any) -> None:
     settings.MEDIA_ROOT = _media_dir
 
 
+# A fixed instant 30 s into a day (so into every window that divides a day): limits are
+# fixed-window, and a test whose calls straddle a window's end on the wall clock would see its
+# count start again and miss the 429 it expects.
+RATE_LIMIT_CLOCK = 86_400 * 11_575 + 30.0
+
+
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
+def _fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts with empty rate-limit counters: the test client always calls from
-    127.0.0.1, so counters left by earlier tests would refuse later ones."""
+    127.0.0.1, so counters left by earlier tests would refuse later ones. The limits' clock
+    stands still (RATE_LIMIT_CLOCK) unless a test moves it."""
     from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
+
+    from wangge.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_now", lambda: RATE_LIMIT_CLOCK)
 
     cache = caches["default"]
     if isinstance(cache, LocMemCache):
