@@ -1,4 +1,5 @@
-"""Fill the Chinese catalogue: every bilingual message ("中文 (English)") maps to its Chinese part.
+"""Fill the Chinese catalogue: every bilingual message ("中文 (English)") maps to its Chinese part,
+and the Django messages of `wangge.core.django_gaps` to their Chinese.
 
 Run after makemessages (`make messages` does both). Other messages keep an empty msgstr: their
 msgid is the Chinese text already.
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wangge.core.bilingual import chinese_part  # noqa: E402
+from wangge.core.django_gaps import CHINESE  # noqa: E402
 
 ZH_PO = ROOT / "wangge" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
@@ -39,7 +41,7 @@ def fill(block: str) -> str:
         ast.literal_eval(lines[i].partition(" ")[2] if i == parts["msgid"][0] else lines[i])
         for i in parts["msgid"]
     )
-    chinese = chinese_part(msgid)
+    chinese = chinese_part(msgid) or CHINESE.get(msgid)
     if chinese is None:
         return block
     first, *rest = parts["msgstr"]

@@ -50,7 +50,13 @@ class CategoryForm(forms.ModelForm):
             )
         fraction = data.get("due_soon_fraction")
         if fraction is not None and not (0 < fraction < 1):
-            raise ValidationError({"due_soon_fraction": "即将超时比例须在 0 和 1 之间，例如 0.2"})
+            raise ValidationError(
+                {
+                    "due_soon_fraction": _(
+                        "即将超时比例须在 0 和 1 之间，例如 0.2 (must be between 0 and 1, e.g. 0.2)"
+                    )
+                }
+            )
         return data
 
 

@@ -112,14 +112,18 @@ def case_events(*, case: Case, public_only: bool = False) -> QuerySet[Any]:
 # --- queues (我的待办) ----------------------------------------------------------------------
 
 
-QUEUES: list[tuple[str, str]] = [
-    ("reported", "待受理"),
-    ("accepted", "待分拨"),
-    ("dispatched", "待签收"),
-    ("in_progress", "处置中"),
-    ("handled", "待核查"),
-    ("due_soon", "即将超时"),
-    ("overdue", "已超时"),
+# The to-do queues, in order, each named by its status's or SLA status's own (translated) label.
+QUEUES: list[tuple[str, Any]] = [
+    (str(choice.value), choice.label)
+    for choice in (
+        Status.REPORTED,
+        Status.ACCEPTED,
+        Status.DISPATCHED,
+        Status.IN_PROGRESS,
+        Status.HANDLED,
+        SlaStatus.DUE_SOON,
+        SlaStatus.OVERDUE,
+    )
 ]
 
 
@@ -462,7 +466,7 @@ def todo_queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
     if not keys:
         return []
     counts = todo_counts(user=user, now=now)
-    labels = dict(Status.choices) | dict(SlaStatus.choices)
+    labels = dict(QUEUES)
     return [Queue(key=k, label=str(labels[k]), count=counts.get(k, 0)) for k in keys]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -92,7 +93,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("星期"))
     def weekday(self, obj: CalendarDay) -> str:
-        return "一二三四五六日"[obj.date.weekday()]
+        return str(WEEKDAYS_ABBR[obj.date.weekday()])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,6 +1,7 @@
 """The admin configures categories (questions validated) and shows cases read-only."""
 
 from django.urls import reverse
+from django.utils import translation
 
 from wangge.cases.models import Category
 from wangge.cases.tests.helpers import report
@@ -51,6 +52,36 @@ def test_a_third_level_is_refused(world: World, client) -> None:
     sub = Category.objects.get(code="exposed_garbage")
     response = client.post(reverse("admin:cases_category_add"), _category_form(parent=sub.pk))
     assert "只能有两级分类" in response.content.decode()
+
+
+def test_a_due_soon_share_outside_0_to_1_is_refused_in_the_readers_language(
+    world: World, client
+) -> None:
+    login_as(client, world.users["superuser"])
+    url = reverse("admin:cases_category_add")
+    with translation.override(translation.get_language()):
+        chinese = client.post(url, _category_form(due_soon_fraction="1.5")).content.decode()
+        english = client.post(
+            url, _category_form(due_soon_fraction="1.5"), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+    assert "即将超时比例须在 0 和 1 之间，例如 0.2" in chinese
+    assert "must be between 0 and 1" not in chinese
+    assert "The due-soon share must be between 0 and 1, for example 0.2." in english
+    assert "即将超时比例" not in english
+    assert not Category.objects.filter(code="noise_night").exists()
+
+
+def test_optional_selects_offer_their_blank_choice_in_the_readers_language(
+    world: World, client
+) -> None:
+    login_as(client, world.users["superuser"])
+    url = reverse("admin:cases_category_add")
+    with translation.override(translation.get_language()):
+        chinese = client.get(url).content.decode()
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="" selected>- 请选择 -</option>' in chinese
+    assert '<option value="" selected>- Select an option -</option>' in english
+    assert "Select an option" not in chinese
 
 
 def test_cases_are_read_only_in_the_admin(world: World, client) -> None:

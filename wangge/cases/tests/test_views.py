@@ -955,3 +955,14 @@ def test_a_refused_dispatch_keeps_the_ticked_co_handling_departments(world: Worl
         rf'<input type="checkbox" name="co_departments" value="{co.pk}" checked>', page
     )
     assert '<details class="co" open>' in page
+
+
+def test_the_list_names_its_to_do_queue_in_the_readers_language(world: World, client) -> None:
+    login_as(client, world.users["dispatcher"])
+    url = reverse("cases:list")
+    chip = re.compile(r'<span class="chip role">([^<]*)</span>')
+    with translation.override(translation.get_language()):
+        chinese = client.get(url, {"queue": "reported"}).content.decode()
+        english = client.get(url, {"queue": "due_soon"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert chip.findall(chinese) == ["待办：待受理"]
+    assert chip.findall(english.content.decode()) == ["To-do: Due soon"]
