@@ -1,9 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from wangge.api import api
 from wangge.core import views as core_views
+
+admin.site.site_header = _("网格治理平台 管理后台")
+admin.site.site_title = _("网格 管理后台")
+admin.site.index_title = _("配置与数据")
 
 handler400 = "wangge.core.views.bad_request"
 handler404 = "wangge.core.views.page_not_found"

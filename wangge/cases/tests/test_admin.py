@@ -94,3 +94,28 @@ def test_cases_are_read_only_in_the_admin(world: World, client) -> None:
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.title != "改过"
+
+
+def test_the_login_attempts_admin_speaks_chinese(world: World, client) -> None:
+    """django-axes ships no Chinese catalogue; ours supplies its words (core/django_gaps.py)."""
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.create(
+        username="13900000001", ip_address="10.0.0.7", user_agent="test", failures_since_start=2
+    )
+    login_as(client, world.users["superuser"])
+    with translation.override(translation.get_language()):
+        page = client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+        index = client.get(reverse("admin:index")).content.decode()
+    assert "登录尝试" in page and "IP 地址" in page
+    assert "access attempt" not in page.lower() and "IP Address" not in page
+    assert "登录记录" in index and "登录失败" in index
+
+
+def test_the_admin_is_named_for_wangge_in_the_readers_language(world: World, client) -> None:
+    login_as(client, world.users["superuser"])
+    with translation.override(translation.get_language()):
+        chinese = client.get(reverse("admin:index")).content.decode()
+        english = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "网格治理平台 管理后台" in chinese and "Django" not in chinese
+    assert "Wangge administration" in english and "Django" not in english
