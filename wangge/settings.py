@@ -290,7 +290,8 @@ WANGGE_NOTIFICATION_CHANNELS = {"sms": "wangge.public.sms.SmsChannel"}
 
 # Open311 GeoReport v2 (/open311/v2/): the jurisdiction_id values accepted (default: the
 # district codes in the database), requests per minute per address without a key, the category
-# codes (classes or sub-classes) whose cases stay out of the public feed, the discovery contact.
+# codes (classes or sub-classes) whose cases stay out of the public feed (and off the residents' map
+# and the "是不是这件事" prompt: personal matters), the discovery contact.
 WANGGE_OPEN311_JURISDICTIONS = env_list("WANGGE_OPEN311_JURISDICTIONS", [])
 WANGGE_OPEN311_ANONYMOUS_PER_MINUTE = env_int("WANGGE_OPEN311_ANONYMOUS_PER_MINUTE", 60, minimum=1)
 WANGGE_OPEN311_PRIVATE_CATEGORIES = env_list(

@@ -42,6 +42,19 @@ class Scope:
         return not (self.is_superuser or self.unit_codes or self.department_ids)
 
     @property
+    def case_codes(self) -> tuple[str, ...]:
+        """Subtree roots whose cases the user sees. A building head sees their own buildings,
+        not their grid's cases: only their own reports (DOMAIN.md §2), so a unit held only as
+        building head gives none."""
+        return _minimal_prefixes(
+            {code for code, roles in self.roles_by_code.items() if roles - {Role.BUILDING_HEAD}}
+        )
+
+    def sees_cases_at(self, code: str) -> bool:
+        """Whether cases located at `code` are in the user's scope (and their contacts too)."""
+        return self.is_superuser or any(code.startswith(c) for c in self.case_codes)
+
+    @property
     def territory_codes(self) -> tuple[str, ...]:
         return _minimal_prefixes(set(self.unit_codes) | set(self.department_area_codes))
 

@@ -1026,7 +1026,7 @@ def merge(
     if case_id == master_id:
         raise DomainError(_("不能把案件合并到自身 (cannot merge into itself)"), field="master")
     master = Case.objects.select_for_update().filter(pk=master_id).first()
-    if master is None or not scope_of(actor).sees_code(master.grid_code):
+    if master is None or not scope_of(actor).sees_cases_at(master.grid_code):
         raise DomainError(
             _("主案件不存在 (master case not found)"), field="master", code="not_found"
         )

@@ -239,7 +239,7 @@ def _detail(user: Any, case_id: int, *, after_action: bool = False) -> dict[str,
     else:
         case = selectors.case_get(user=user, pk=case_id)
     # Contact details are personal information: only for those who see the case's territory.
-    contact = scope_of(user).sees_code(case.grid_code)
+    contact = scope_of(user).sees_cases_at(case.grid_code)
     data = _created(case)
     data.update(
         result=case.result,

@@ -12,6 +12,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -49,7 +50,7 @@ def scope_q(user: Any) -> Q:
     scope = scope_of(user)
     if scope.is_superuser:
         return Q()
-    q = _prefix_q("grid_code", scope.unit_codes)
+    q = _prefix_q("grid_code", scope.case_codes)
     if scope.department_ids:
         co = Case.co_departments.through.objects.filter(
             case_id=OuterRef("pk"), department_id__in=scope.department_ids
@@ -713,6 +714,14 @@ def public_photo_get(*, case_ids: list[int], pk: int) -> Any:
     return photo
 
 
+def private_category_ids() -> list[int]:
+    """Categories whose cases are personal matters (disputes, policy questions by default:
+    WANGGE_OPEN311_PRIVATE_CATEGORIES) and never appear on a public surface — the Open311
+    feed, the residents' map, the "是不是这件事" prompt — with their sub-categories."""
+    codes = list(getattr(settings, "WANGGE_OPEN311_PRIVATE_CATEGORIES", []) or [])
+    return category_ids_under(codes) if codes else []
+
+
 def public_map_cases(
     *,
     category_codes: list[str] | None,
@@ -726,6 +735,8 @@ def public_map_cases(
         lon__isnull=False,
         lat__isnull=False,
     )
+    if private := private_category_ids():
+        qs = qs.exclude(category_id__in=private)
     if category_codes:
         qs = qs.filter(category_id__in=category_ids_under(category_codes))
     rows: list[dict[str, Any]] = list(

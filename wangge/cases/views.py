@@ -278,7 +278,7 @@ def _detail_context(
         "ratings": Rating.choices,
         "now": now,
         "response_pending": case.is_open and case.signed_at is None and not case.paused_at,
-        "can_see_contact": scope_of(request.user).sees_code(case.grid_code),
+        "can_see_contact": scope_of(request.user).sees_cases_at(case.grid_code),
     }
 
 

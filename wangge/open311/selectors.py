@@ -107,16 +107,9 @@ def building_get(address_id: str) -> Building:
 # --- requests ------------------------------------------------------------------------------
 
 
-def _private_category_ids() -> list[int]:
-    codes = list(getattr(settings, "WANGGE_OPEN311_PRIVATE_CATEGORIES", []) or [])
-    if not codes:
-        return []
-    return case_selectors.category_ids_under(codes)
-
-
 def visible_q(key: Open311ApiKey | None) -> Q:
     public = ~Q(status=Status.REJECTED)
-    private = _private_category_ids()
+    private = case_selectors.private_category_ids()
     if private:
         public &= ~Q(category_id__in=private)
     if key is not None:

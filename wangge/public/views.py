@@ -149,6 +149,9 @@ def nearby(request: HttpRequest) -> JsonResponse:
     category = Category.objects.filter(pk=category_id, is_active=True).first()
     if category is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
         return JsonResponse({"cases": []})
+    if category.pk in case_selectors.private_category_ids():
+        # A neighbour's dispute is nobody else's business: no "是不是这件事" for these.
+        return JsonResponse({"cases": [], "radius_m": NEARBY_RADIUS_M})
     found = case_selectors.nearby_open_cases(
         category=category, lon=lon, lat=lat, radius_m=NEARBY_RADIUS_M
     )

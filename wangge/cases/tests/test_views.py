@@ -966,3 +966,19 @@ def test_the_list_names_its_to_do_queue_in_the_readers_language(world: World, cl
         english = client.get(url, {"queue": "due_soon"}, HTTP_ACCEPT_LANGUAGE="en")
     assert chip.findall(chinese) == ["待办：待受理"]
     assert chip.findall(english.content.decode()) == ["To-do: Due soon"]
+
+
+def test_a_building_head_sees_their_own_reports_not_their_grids_cases(world: World, client) -> None:
+    """A building head's scope is their own buildings (DOMAIN.md §2): a neighbour's complaint
+    in the same grid, with the neighbour's phone number, is not theirs to read."""
+    head = world.users["building_head"]
+    own = report(world, actor=head, source=Source.BUILDING_HEAD, reporter_name=str(head))
+    neighbour = report(world, reporter_name="王女士", reporter_phone="13911112222")
+    assert own.grid_code == neighbour.grid_code
+    assert set(selectors.case_list(user=head)) == {own}
+    assert set(selectors.case_list(user=world.users["grid_worker"])) >= {own, neighbour}
+    login_as(client, head)
+    assert client.get(reverse("cases:detail", args=[neighbour.pk])).status_code == 404
+    assert client.get(reverse("cases:detail", args=[own.pk])).status_code == 200
+    page = client.get(reverse("cases:list")).content.decode()
+    assert "13911112222" not in page and f'href="/cases/{neighbour.pk}/"' not in page

@@ -87,3 +87,19 @@ def test_the_map_page_and_the_street_outlines_need_no_login(world: World, client
     assert {f["properties"]["name"] for f in outlines["features"]} == {"第1街道", "第2街道"}
     ring = outlines["features"][0]["geometry"]["coordinates"][0]
     assert all(len(str(x).split(".")[-1]) <= 5 for point in ring for x in point)
+
+
+def test_personal_matters_stay_off_the_map(world: World, client: Client, settings) -> None:
+    """The map hides what the Open311 feed hides: disputes and policy questions by default."""
+    garbage = report(world)
+    family = report(world, category=Category.objects.get(code="dispute_family"))
+    question = report(world, category=Category.objects.get(code="policy_household"))
+    found = features(client)
+    assert [f["properties"]["category"] for f in found] == [garbage.category.name]
+    assert features(client, category="dispute") == []
+    settings.WANGGE_OPEN311_PRIVATE_CATEGORIES = []
+    assert {f["properties"]["category"] for f in features(client)} == {
+        garbage.category.name,
+        family.category.name,
+        question.category.name,
+    }

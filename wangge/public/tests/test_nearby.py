@@ -100,3 +100,16 @@ def test_the_endpoint_refuses_bad_parameters_without_a_500(
     response = client.get("/r/nearby.json", params)
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "location"
+
+
+def test_personal_matters_are_never_offered_as_nearby_cases(world: World, client: Client) -> None:
+    """Disputes and policy questions (WANGGE_OPEN311_PRIVATE_CATEGORIES) are nobody else's
+    business: no follow link to a neighbour's family dispute."""
+    family = Category.objects.get(code="dispute_family")
+    at(world, north_m=20, category=family, title="赡养老人纠纷")
+    lon, lat = center_of(world.unit(GRID))
+    assert len(selectors.nearby_open_cases(category=family, lon=lon, lat=lat)) == 1
+    response = client.get("/r/nearby.json", {"category": family.pk, "lon": lon, "lat": lat})
+    assert response.status_code == 200
+    assert response.json()["cases"] == []
+    assert "赡养老人纠纷" not in response.content.decode()
