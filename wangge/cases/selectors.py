@@ -151,7 +151,14 @@ def queue_q(user: Any, queue: str, now: datetime | None = None) -> Q:
     if queue == Status.HANDLED:
         return verify & Q(status=queue)
     if queue in (SlaStatus.DUE_SOON, SlaStatus.OVERDUE):
-        return (desk | lead | verify) & sla_q(queue, now)
+        # The cases of the queues above (those waiting for this user) that are due soon or late:
+        # not every late case of the user's grid, most of which wait for someone else.
+        waiting = (
+            (desk & Q(status__in=[Status.REPORTED, Status.ACCEPTED]))
+            | (lead & Q(status__in=[Status.DISPATCHED, Status.IN_PROGRESS]))
+            | (verify & Q(status=Status.HANDLED))
+        )
+        return waiting & sla_q(queue, now)
     raise DomainError(f"unknown queue {queue!r}", field="queue")
 
 

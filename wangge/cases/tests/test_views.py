@@ -982,3 +982,21 @@ def test_a_building_head_sees_their_own_reports_not_their_grids_cases(world: Wor
     assert client.get(reverse("cases:detail", args=[own.pk])).status_code == 200
     page = client.get(reverse("cases:list")).content.decode()
     assert "13911112222" not in page and f'href="/cases/{neighbour.pk}/"' not in page
+
+
+def test_the_late_queues_count_only_cases_waiting_for_this_user(client, world: World) -> None:
+    """A grid worker's 已超时 holds the late cases of their own queues (here one to verify), not
+    every late case of their grid (one still waiting for the community desk)."""
+    for_the_desk = case_in(world, Status.REPORTED)
+    to_verify = case_in(world, Status.HANDLED)
+    past = timezone.now() - timedelta(days=2)
+    Case.objects.filter(pk__in=[for_the_desk.pk, to_verify.pk]).update(
+        response_due_at=past, resolution_due_at=past, due_soon_at=past - timedelta(days=1)
+    )
+    login_as(client, world.users["grid_worker"])
+    counts = {q.key: q.count for q in client.get(reverse("cases:todo")).context["queues"]}
+    assert counts["handled"] == 1
+    assert counts["overdue"] == 1
+    assert set(listed(client, queue="overdue")) == {to_verify.pk}
+    login_as(client, world.users["dispatcher"])
+    assert set(listed(client, queue="overdue")) == {for_the_desk.pk, to_verify.pk}
