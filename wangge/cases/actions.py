@@ -111,11 +111,22 @@ def is_lead(actor: Any, case: Case) -> bool:
     return False
 
 
+VERIFY_ACTIONS = frozenset({"verify_pass", "verify_fail"})
+
+
+def _verifies_own_work(actor: Any, case: Case, transition: Transition) -> bool:
+    """The grid worker who handled a case does not verify it: someone else checks the result
+    (one who reports and fixes at once uses 即报即办)."""
+    return transition.action in VERIFY_ACTIONS and case.lead_worker_id == actor.pk
+
+
 def may(actor: Any, case: Case, transition: Transition, *, as_reporter: bool = False) -> bool:
     """Whether `actor` may take `transition` on `case` (ignoring its current status)."""
     if as_reporter and REPORTER in transition.actors:
         return True
     if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    if _verifies_own_work(actor, case, transition):
         return False
     scope = scope_of(actor)
     if scope.is_superuser:
@@ -258,6 +269,13 @@ def _transition(
             _("当前状态“%(status)s”不能执行“%(action)s” (not allowed in this state)")
             % {"status": case.get_status_display(), "action": transition.label},
             field="status",
+        )
+    if not as_reporter and actor is not None and _verifies_own_work(actor, case, transition):
+        raise PermissionDenied(
+            _(
+                "不能核查自己处置的案件，请由社区或指挥中心核查 "
+                "(the handler cannot verify their own work)"
+            )
         )
     if not may(actor, case, transition, as_reporter=as_reporter):
         raise PermissionDenied(

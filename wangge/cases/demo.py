@@ -575,6 +575,8 @@ def _act(
         actions.handle(case_id=case_id, actor=_lead(w, case), result=w.pick(results), photos=photos)
     elif step in ("verify_pass", "verify_fail"):
         verifier = _grid_worker(w, case.grid) if w.rng.random() < 0.4 else desk
+        if verifier.pk == case.lead_worker_id:  # nobody verifies their own work
+            verifier = desk
         note = w.pick(VERIFY_FAIL_NOTES) if step == "verify_fail" else ""
         actions.verify(case_id=case_id, actor=verifier, passed=step == "verify_pass", note=note)
     elif step in ("rate", "rate_unsatisfied"):

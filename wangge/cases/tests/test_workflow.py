@@ -256,6 +256,21 @@ def test_a_case_dispatched_to_a_grid_worker_is_theirs_to_handle(world: World) ->
     assert case.status == Status.HANDLED
 
 
+def test_the_grid_worker_who_handled_a_case_does_not_verify_it(world: World) -> None:
+    case = case_in(world, Status.ACCEPTED)
+    worker = world.users["grid_worker"]
+    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
+    actions.sign(case_id=case.pk, actor=worker)
+    case = actions.handle(case_id=case.pk, actor=worker, result="已处理")
+    assert "verify_pass" not in actions.available_actions(worker, case)
+    for passed in (True, False):
+        with pytest.raises(PermissionDenied, match="不能核查自己处置的案件"):
+            actions.verify(case_id=case.pk, actor=worker, passed=passed, note="复查")
+    assert "verify_pass" in actions.available_actions(world.users["dispatcher"], case)
+    case = actions.verify(case_id=case.pk, actor=world.users["dispatcher"], passed=True)
+    assert case.status == Status.CLOSED
+
+
 def test_a_stale_version_is_refused_as_a_conflict(world: World) -> None:
     case = report(world)
     actions.accept(case_id=case.pk, actor=world.users["dispatcher"], expected_version=case.version)
