@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from wangge.accounts.models import Membership, Role, User
 from wangge.accounts.scope import scope_of
@@ -31,6 +32,7 @@ from wangge.cases.photos import MAX_PER_CASE
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.cases.sla import sla_status
 from wangge.cases.workflow import TRANSITIONS
+from wangge.core.decorators import form_target
 from wangge.core.errors import Conflict, DomainError
 from wangge.territory.models import Department
 
@@ -341,8 +343,7 @@ def _perform(request: HttpRequest, pk: int, action: str, form: ActForm) -> None:
         raise Http404("unknown action")
 
 
-@login_required
-@require_POST
+@form_target(back=lambda request, pk, **_kwargs: reverse("cases:detail", args=[pk]))
 def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     selectors.case_get(user=request.user, pk=pk)
     if action not in TRANSITIONS:

@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from wangge.cases.selectors import DATE_LABELS, department_options, unit_options
+from wangge.core.decorators import form_target
 from wangge.core.errors import DomainError
 from wangge.dashboard import actions, selectors
 from wangge.dashboard.models import ExportKind, ExportStatus
@@ -183,8 +184,7 @@ def _export_params(request: HttpRequest) -> dict[str, Any]:
     return params
 
 
-@login_required
-@require_POST
+@form_target()
 def export_cases(request: HttpRequest) -> HttpResponse:
     """Start the case ledger export with the case list's filters; show its progress page."""
     try:
@@ -196,8 +196,7 @@ def export_cases(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:export", pk=export.pk)
 
 
-@login_required
-@require_POST
+@form_target()
 def export_report(request: HttpRequest) -> HttpResponse:
     """Start the monthly report (PDF) of a month and unit of the user's territory."""
     _check_access(request)

@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from wangge.core.decorators import form_target
 from wangge.notifications import actions, selectors
 
 PAGE_SIZE = 50
@@ -64,8 +65,7 @@ def unread_badge(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
-@require_POST
+@form_target()
 def notification_mark_read(request: HttpRequest) -> HttpResponse:
     ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
     actions.mark_read(user=request.user, notification_ids=ids or None)

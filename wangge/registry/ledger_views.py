@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from wangge.core.decorators import form_target
 from wangge.core.errors import DomainError
 from wangge.core.responses import private
 from wangge.registry import selectors
@@ -49,8 +50,7 @@ def ledger_template(request: HttpRequest) -> HttpResponse:
     return private(response)
 
 
-@login_required
-@require_POST
+@form_target()
 def ledger_upload(request: HttpRequest) -> HttpResponse:
     require_access(request)
     if not selectors.can_import(request.user):
@@ -79,8 +79,7 @@ def ledger_job(request: HttpRequest, token: str) -> HttpResponse:
     return private(render(request, template, context))
 
 
-@login_required
-@require_POST
+@form_target()
 def ledger_job_import(request: HttpRequest, token: str) -> HttpResponse:
     try:
         jobs.start_import(actor=request.user, token=token)

@@ -14,10 +14,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.cases.selectors import category_groups
+from wangge.core.decorators import form_target
 from wangge.core.errors import DomainError
 from wangge.core.responses import private
 from wangge.registry import actions, selectors
@@ -89,8 +90,7 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return private(render(request, "registry/resident.html", _resident_context(request, pk)))
 
 
-@login_required
-@require_POST
+@form_target()
 def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     context = _resident_context(request, pk)
     form = RevealForm(request.POST)
@@ -152,8 +152,7 @@ def _check_url(building: str) -> str:
     return f"{url}?building={building}" if building.isdigit() else url
 
 
-@login_required
-@require_POST
+@form_target()
 def check_unchanged(request: HttpRequest, pk: int) -> HttpResponse:
     household = selectors.household_get(user=request.user, pk=pk)
     try:
@@ -324,8 +323,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _visit_page(request, pk)
 
 
-@login_required
-@require_POST
+@form_target()
 def visit_case(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_get(user=request.user, pk=pk)
     form = VisitCaseForm(request.POST)
@@ -462,8 +460,7 @@ def _member_url(pk: int, building: str) -> str:
     return f"{url}?building={building}" if building.isdigit() else url
 
 
-@login_required
-@require_POST
+@form_target()
 def link_add(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.party_member_get(user=request.user, pk=pk)
     household = request.POST.get("household", "")
@@ -482,8 +479,7 @@ def link_add(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_member_url(member.pk, request.POST.get("building", "")))
 
 
-@login_required
-@require_POST
+@form_target()
 def link_remove(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
     member = selectors.party_member_get(user=request.user, pk=pk)
     link = next((x for x in selectors.member_links(member=member) if x.pk == link_pk), None)

@@ -510,7 +510,8 @@ def test_acting_outside_scope_or_with_an_unknown_action_is_404(
     assert act(client, case, "accept").status_code == 404
     login_as(client, world.users["dispatcher"])
     assert act(client, case, "explode").status_code == 404
-    assert client.get(reverse("cases:act", args=[case.pk, "accept"])).status_code == 405
+    response = client.get(reverse("cases:act", args=[case.pk, "accept"]))
+    assert response.status_code == 302  # to the case page: the URL takes the form's POST only
 
 
 def test_handling_with_a_photo_from_the_page(client, world: World) -> None:
@@ -1000,3 +1001,34 @@ def test_the_late_queues_count_only_cases_waiting_for_this_user(client, world: W
     assert set(listed(client, queue="overdue")) == {to_verify.pk}
     login_as(client, world.users["dispatcher"])
     assert set(listed(client, queue="overdue")) == {for_the_desk.pk, to_verify.pk}
+
+
+def test_an_action_after_the_session_expired_leads_back_to_the_case(world: World, client) -> None:
+    """The sign-in page returns the person to the case, not to the action's POST-only URL
+    (which a browser can only GET afterwards: an empty 405 page)."""
+    case = case_in(world, Status.REPORTED)
+    act = reverse("cases:act", args=[case.pk, "accept"])
+    detail = reverse("cases:detail", args=[case.pk])
+    response = client.post(
+        act, {"version": case.version}, HTTP_REFERER=f"http://testserver{detail}"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={detail}"
+    login_as(client, world.users["dispatcher"])
+    response = client.get(act)  # where an older sign-in page sent people
+    assert response.status_code == 302 and response["Location"] == detail
+    case.refresh_from_db()
+    assert case.status == Status.REPORTED
+
+
+def test_a_form_posted_after_the_session_expired_leads_back_to_its_page(
+    world: World, client
+) -> None:
+    page = "/registry/check/?building=3"
+    target = reverse("notifications:mark_read")
+    response = client.post(target, {"id": "1"}, HTTP_REFERER=f"http://testserver{page}")
+    assert (
+        response["Location"] == f"{reverse('accounts:login')}?next=/registry/check/%3Fbuilding%3D3"
+    )
+    elsewhere = client.post(target, {"id": "1"}, HTTP_REFERER="https://evil.example/registry/")
+    assert elsewhere["Location"] == f"{reverse('accounts:login')}?next=/"

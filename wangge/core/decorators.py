@@ -1,0 +1,48 @@
+"""Views that a form posts to."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+
+View = Callable[..., HttpResponse]
+
+
+def _page_before(request: HttpRequest) -> str:
+    """The page the form was on (the Referer, on this site, not the sign-in page), or home."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(referer)
+        login = resolve_url("accounts:login")
+        if parts.path and parts.path != login:
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return resolve_url("core:home")
+
+
+def form_target(back: Callable[..., str] | None = None) -> Callable[[View], View]:
+    """A signed-in person's POST-only view (`login_required` + `require_POST`), except where
+    those two fail people: signed out meanwhile (an expired session), the sign-in page sends
+    them back to the page the form was on — `back(request, *args, **kwargs)`, or the Referer —
+    not to this URL, which a browser can only GET afterwards (an empty 405 page); and a GET
+    here (a reload, a bookmark) goes to that page too."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.is_authenticated and request.method == "POST":
+                return view(request, *args, **kwargs)
+            target = back(request, *args, **kwargs) if back else _page_before(request)
+            if not request.user.is_authenticated:
+                return redirect_to_login(target)
+            return redirect(target)
+
+        return wrapped
+
+    return decorate
