@@ -249,8 +249,10 @@ def _transition(
     change: Callable[[Case], list[str]] | None = None,
     event_data: dict[str, Any] | None = None,
     is_public: bool = True,
+    missing_note: DomainError | None = None,
 ) -> tuple[Case, CaseEvent]:
-    """The one path of a state change. Must run inside transaction.atomic."""
+    """The one path of a state change. Must run inside transaction.atomic. `missing_note`: the
+    error for an action whose required note has another name (处置结果 for handle)."""
     transition = TRANSITIONS[action]
     case = (
         Case.objects.select_for_update(of=("self",))
@@ -288,7 +290,9 @@ def _transition(
         )
     note = (note or "").strip()
     if transition.needs_note and not note:
-        raise DomainError(_("请填写说明或理由 (a note is required)"), field="note", code="required")
+        raise missing_note or DomainError(
+            _("请填写说明或理由 (a note is required)"), field="note", code="required"
+        )
     from_status = case.status
     fields = change(case) if change else []
     if transition.target is not None:
@@ -748,6 +752,9 @@ def handle(
         note=result,
         change=change,
         event_data={"outcome": outcome},
+        missing_note=DomainError(
+            _("请填写处置结果 (the result is required)"), field="result", code="required"
+        ),
     )
     store_photos(case=case, event=event, files=photos, actor=actor, is_public=public_photos)
     return case

@@ -363,6 +363,10 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         context = _detail_context(request, pk, form_error=error, failed_action=action)
         return render(request, "cases/detail.html", context, status=status)
     messages.success(request, _("已%(action)s") % {"action": TRANSITIONS[action].label})
+    if not selectors.case_list(user=request.user).filter(pk=pk).exists():
+        # The action took the case out of this user's hands (a department returning it, a
+        # handler escalating it): back to their to-do list, not to a page they may not open.
+        return redirect("cases:todo")
     return redirect("cases:detail", pk=pk)
 
 

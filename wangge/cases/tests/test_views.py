@@ -1032,3 +1032,24 @@ def test_a_form_posted_after_the_session_expired_leads_back_to_its_page(
     )
     elsewhere = client.post(target, {"id": "1"}, HTTP_REFERER="https://evil.example/registry/")
     assert elsewhere["Location"] == f"{reverse('accounts:login')}?next=/"
+
+
+def test_a_department_returning_a_case_lands_on_its_to_do_list(world: World, client) -> None:
+    """After 退单 the case is no longer the department's: no "not found" page after "Done"."""
+    case = case_in(world, Status.DISPATCHED)
+    login_as(client, world.users["department_handler"])
+    response = act(client, case, "return", note="不属于本部门职责")
+    assert response.status_code == 302 and response["Location"] == reverse("cases:todo")
+    page = client.get(response["Location"]).content.decode()
+    assert "已退单" in page
+
+
+def test_handling_without_a_result_names_the_result(world: World, client) -> None:
+    case = case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["department_handler"])
+    response = act(client, case, "handle", result="   ")
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'data-field="result"' in body
+    assert "处置结果：请填写处置结果" in body
+    assert "说明" not in re.search(r'role="alert".*?</div>', body, re.S).group(0)
