@@ -70,12 +70,14 @@ def test_the_dashboard_shows_the_databases_numbers_and_updates_without_reload(
     page.wait_for_timeout(1500)  # let the charts' entry animation finish
     screenshot(page, "dashboard-desk")
 
-    # A new case arrives: the numbers change within the refresh interval, the page stays.
+    # A new case arrives: the numbers change at the next refresh (every 5 s), the page stays.
+    # The wait allows a busy test machine three refreshes: what is tested is the update without
+    # a reload, not the machine's speed.
     page.evaluate("window.samePage = true")
     report(world)
     expected = _expected()
     expect(page.locator('[data-counter="total"] strong')).to_have_text(
-        str(expected["total"]), timeout=7000
+        str(expected["total"]), timeout=16_000
     )
     _check_counters(page, expected)
     assert page.evaluate("window.samePage === true")

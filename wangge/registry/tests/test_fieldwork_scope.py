@@ -2,7 +2,7 @@
 members of its subtree, records visits where it may write, and pairs households only as
 community staff or above; the coverage report counts what the database holds."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.http import Http404
@@ -159,7 +159,9 @@ def test_coverage_counts_special_households_visited_in_the_month(
     registry: RegistryWorld, field: FieldWorld, world
 ) -> None:
     root = world.users["superuser"]
-    now = timezone.localtime()
+    # The month counted is last month, at this time of day: every visit below is then in the
+    # past, whatever the day (on the 1st, "this month's second day" would be in the future).
+    now = timezone.localtime().replace(day=1) - timedelta(days=1)
     start, end = selectors.month_bounds(now.date())
     last_month = start - timedelta(days=3)
     # 101 (王秀英, 独居老人): visited this month, twice.  102: a disabled resident, visited only
@@ -177,7 +179,7 @@ def test_coverage_counts_special_households_visited_in_the_month(
         field.neighbour_households[0],
         name="周敏",
         sex="female",
-        birth=now.date().replace(year=1995),
+        birth=date(1995, 6, 1),
     )
     _tag(world, pregnant, "pregnant")
     _visit(world, field.neighbour_households[1], start + timedelta(hours=2))
