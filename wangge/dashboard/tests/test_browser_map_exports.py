@@ -64,6 +64,9 @@ def test_the_map_colours_grids_by_the_databases_numbers_and_opens_their_cases(
     page.select_option("[data-map-metric]", "per_1000")
     expect(box).to_have_attribute("data-metric", "per_1000")
     expect(page.locator(f".map-value-{GRID}")).to_have_text("无人口数据")
+    # The hover text's word for this metric (a tooltip read "… / undefined 55.7"): map.js reads
+    # it from the dataset, where data-msg-per-1000 would be "msgPer-1000".
+    assert box.evaluate("b => b.dataset.msgPerThousand") == "每千人办件"
     page.select_option("[data-map-metric]", "open")
     expect(box).to_have_attribute("data-metric", "open")
 

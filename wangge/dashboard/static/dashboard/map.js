@@ -31,7 +31,7 @@
     var lines = [p.name, box.dataset.msgOpen + " " + p.open, box.dataset.msgOverdue + " " + p.overdue];
     if (metric === "per_1000") {
       lines.push(box.dataset.msgCases + " " + p.total + " · " + box.dataset.msgResidents + " " + p.residents);
-      lines.push(box.dataset.msgPer1000 + " " + shown(p, metric));
+      lines.push(box.dataset.msgPerThousand + " " + shown(p, metric));
     }
     return lines.join("\n");
   }
