@@ -137,7 +137,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "rows": [{"case": c, "sla": sla_status(c)} for c in page.items],
         "next_cursor": page.next_cursor,
         "filters": filters,
-        "query": _list_query(request),
+        # Refused filters list every case: "more", the count and the export then carry the
+        # filters applied (none), not the refused ones (whose "more" repeated the first page).
+        "query": "" if error else _list_query(request),
         "error": error,
     }
     fragment = _wants_fragment(request)
@@ -204,9 +206,10 @@ def case_list_total(request: HttpRequest) -> HttpResponse:
     """How many cases the list's filters select (counted up to selectors.TOTAL_CAP), with the
     export button: asked for by the list once its rows are shown, so that a count over
     millions of cases never holds the rows back."""
-    filters, _error = _list_filters(request)  # the list shows the error; count what it lists
+    filters, error = _list_filters(request)  # the list shows the error; count what it lists
     total = selectors.case_total(user=request.user, filters=filters)
-    context = {"total": total.count, "total_capped": total.capped, "query": _list_query(request)}
+    query = "" if error else _list_query(request)
+    context = {"total": total.count, "total_capped": total.capped, "query": query}
     return render(request, "cases/_total.html", context)
 
 

@@ -1053,3 +1053,21 @@ def test_handling_without_a_result_names_the_result(world: World, client) -> Non
     assert 'data-field="result"' in body
     assert "处置结果：请填写处置结果" in body
     assert "说明" not in re.search(r'role="alert".*?</div>', body, re.S).group(0)
+
+
+def test_refused_filters_page_and_count_what_is_listed(world: World, client) -> None:
+    """A refused filter lists every case; "more" then pages through those (it repeated the
+    first page with the refused filter) and the count and the export carry no refused filter."""
+    for i in range(50 + 3):  # a page is 50 rows
+        report(world, title=f"问题{i:02d}")
+    login_as(client, world.users["dispatcher"])
+    response = client.get(reverse("cases:list"), {"status": "open", "sla": "overdue"})
+    body = response.content.decode()
+    assert "状态 open 无效" in body
+    more = re.search(r'<a class="button secondary block" href="\?([^"]*)"', body).group(1)
+    assert "status" not in more and "sla" not in more
+    first = set(re.findall(r'href="/cases/(\d+)/"', body))
+    second = client.get(reverse("cases:list") + "?" + more.replace("&amp;", "&"))
+    assert len(set(re.findall(r'href="/cases/(\d+)/"', second.content.decode())) - first) == 3
+    total = client.get(reverse("cases:total"), {"status": "open"}).content.decode()
+    assert "status=open" not in total
