@@ -162,7 +162,7 @@ def limits_text(case: Case) -> str:
     else:
         resolution = _("%(n)d 个工作日内办结") % {"n": case.resolution_limit}
     response = _("%(n)d 小时内响应") % {"n": case.response_limit_hours}
-    return f"{response}，{resolution}"
+    return _("%(response)s，%(resolution)s") % {"response": response, "resolution": resolution}
 
 
 def _last_note(case: Case, actions: set[str]) -> str:
@@ -181,11 +181,18 @@ def status_notes(case: Case) -> str:
         }
     if case.status == Status.CLOSED:
         if case.outcome:
-            label = f"{label}（{case.get_outcome_display()}）"
-        return f"{label}：{case.result}" if case.result else label
+            label = _("%(label)s（%(outcome)s）") % {
+                "label": label,
+                "outcome": case.get_outcome_display(),
+            }
+        return (
+            _("%(label)s：%(reason)s") % {"label": label, "reason": case.result}
+            if case.result
+            else label
+        )
     if case.status == Status.REJECTED:
         reason = _last_note(case, {"reject"})
-        return f"{label}：{reason}" if reason else label
+        return _("%(label)s：%(reason)s") % {"label": label, "reason": reason} if reason else label
     return label
 
 

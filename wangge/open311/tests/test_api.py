@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from wangge.cases import actions as case_actions
 from wangge.cases.models import Case, CaseEvent, Category, Source, Status
@@ -769,3 +769,13 @@ def test_xml_stays_well_formed_whatever_the_text_holds(client, world: World) -> 
     report(world, description="第一行\x01\x0b第二行\ufffe")
     (item,) = requests_of(client, "xml")  # parses
     assert item["description"].endswith("第一行第二行")
+
+
+def test_notes_and_notices_in_english_carry_english_punctuation(client, world: World) -> None:
+    closed = case_in(world, Status.CLOSED)
+    with translation.override(translation.get_language()):
+        response = client.get(f"{BASE}requests.json", HTTP_ACCEPT_LANGUAGE="en")
+    (item,) = [i for i in response.json() if i["service_request_id"] == str(closed.pk)]
+    assert item["status_notes"].startswith("Closed (Solved): ")
+    assert item["service_notice"] == "Response within 24 hours, resolved within 2 working days"
+    assert not set("，（）：") & set(item["status_notes"] + item["service_notice"])
