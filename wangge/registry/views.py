@@ -433,9 +433,19 @@ def _member_page(
     building = None
     if request.GET.get("building", "").isdigit():
         building = buildings.filter(pk=int(request.GET["building"])).first()
+    links = selectors.member_links(member=member)
+    # A member in the user's scope may keep in touch with households outside it (elsewhere in
+    # the community): counted, not named.
+    visible = set(
+        selectors.household_list(user=request.user)
+        .filter(pk__in=[link.household_id for link in links])
+        .values_list("pk", flat=True)
+    )
     context = {
         "member": member,
-        "links": selectors.member_links(member=member),
+        "links": links,
+        "links_shown": [link for link in links if link.household_id in visible],
+        "links_hidden": sum(1 for link in links if link.household_id not in visible),
         "can_manage": selectors.can_manage_links(request.user, member.household.building),
         "buildings": buildings,
         "building": building,

@@ -2,6 +2,7 @@
 report, 联户 management, editing and moving residents. Masked numbers only, 404 outside scope,
 403 for readers who may not write."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -349,3 +350,22 @@ def test_a_flat_is_named_in_the_readers_language(registry: RegistryWorld, world,
     assert "1单元101室" in chinese
     assert "Unit 1, room 101" in english and "单元" not in english
     assert "Unit 1" in english_building and "Room 101" in english_building
+
+
+def test_a_members_links_outside_the_readers_scope_are_counted_not_named(
+    registry: RegistryWorld, field: FieldWorld, world, client
+) -> None:
+    staff = world.users["community_staff"]
+    for household in (registry.households["102"], field.neighbour_households[0]):
+        actions.link_household(actor=staff, member_id=field.member.pk, household_id=household.pk)
+    login_as(client, world.users["grid_worker"])  # grid 110101001001001; the neighbour is 002
+    page = client.get(reverse("registry:link_member", args=[field.member.pk])).content.decode()
+    listed = re.search(r'data-testid="member-links">(.*?)</ul>', page, re.S).group(1)
+    assert reverse("registry:household", args=[registry.households["102"].pk]) in listed
+    assert field.neighbour.address not in listed
+    assert reverse("registry:household", args=[field.neighbour_households[0].pk]) not in listed
+    assert "另有 1 户不在您的查看范围内" in listed
+    assert "已联系 2 户" in page
+    login_as(client, staff)  # the community sees both
+    page = client.get(reverse("registry:link_member", args=[field.member.pk])).content.decode()
+    assert field.neighbour.address in page and "不在您的查看范围内" not in page
