@@ -115,11 +115,30 @@ def create_unit(
     return unit
 
 
+def check_within_parent(geometry: Any, parent: OrgUnit | None) -> None:
+    """A unit lies inside its parent (up to OUTSIDE_PARENT_TOLERANCE of its area): a grid drawn
+    elsewhere would take reports from outside the district and stretch every map."""
+    outline = _parent_shape(parent) if parent is not None else None
+    if outline is None or outline.covers(geometry):
+        return
+    outside = share_outside(geometry, outline)
+    if outside > OUTSIDE_PARENT_TOLERANCE:
+        raise DomainError(
+            _(
+                "%(share)s 的面积在上级 %(parent)s 之外 "
+                "(%(share)s of the area lies outside the parent %(parent)s)"
+            )
+            % {"share": f"{outside:.0%}", "parent": parent.name},  # type: ignore[union-attr]
+            field="boundary",
+        )
+
+
 def _apply_boundary(unit: OrgUnit, boundary: dict[str, Any]) -> None:
     try:
         clean = clean_boundary(boundary)
     except GeometryError as exc:
         raise DomainError(str(exc), field="boundary") from None
+    check_within_parent(clean.geometry, unit.parent)
     unit.boundary = clean.geojson
     for key, value in summary(clean.geometry).items():
         setattr(unit, key, value)
@@ -632,9 +651,12 @@ def locate_grid(*, lon: float, lat: float) -> OrgUnit | None:
     return OrgUnit.objects.get(pk=grid_id) if grid_id is not None else None
 
 
-def check_building_place(*, lon: float, lat: float, address: str) -> OrgUnit:
+def check_building_place(
+    *, lon: float, lat: float, address: str, building: Building | None = None
+) -> OrgUnit:
     """The grid a new building at (lon, lat) belongs to; refused outside every grid or where
-    that grid already has a building at `address`."""
+    that grid already has a building at `address`. A `building` that moves stays in its grid
+    (its households, head and records belong to that grid)."""
     grid = locate_grid(lon=lon, lat=lat)
     if grid is None:
         raise DomainError(
@@ -642,6 +664,21 @@ def check_building_place(*, lon: float, lat: float, address: str) -> OrgUnit:
             % {"point": f"({lon:.6f}, {lat:.6f})"},
             field="lon",
         )
+    if building is not None:
+        if grid.pk != building.grid_id:
+            raise DomainError(
+                _(
+                    "位置 %(point)s 在%(other)s，不在本楼所属的%(grid)s，请核对坐标 "
+                    "(the position is in another grid: %(other)s)"
+                )
+                % {
+                    "point": f"({lon:.6f}, {lat:.6f})",
+                    "other": grid.name,
+                    "grid": building.grid.name,
+                },
+                field="lon",
+            )
+        return grid
     if Building.objects.filter(grid=grid, address=address).exists():
         raise DomainError(
             _("%(grid)s已有地址为“%(address)s”的楼栋 (address exists)")

@@ -32,9 +32,21 @@ class OrgUnitForm(forms.ModelForm):
                 ) from None
         if boundary:
             try:
-                clean_boundary(boundary)
+                clean = clean_boundary(boundary)
             except GeometryError as exc:
                 raise ValidationError(str(exc)) from None
+            parent = self.instance.parent if self.instance.pk else self.cleaned_data.get("parent")
+            try:
+                actions.check_within_parent(clean.geometry, parent)
+            except DomainError as exc:
+                raise ValidationError(exc.message) from None
+        elif self.instance.pk and self.instance.boundary:
+            raise ValidationError(
+                _(
+                    "边界不能清空：网格的边界决定哪些上报归它 "
+                    "(the boundary cannot be removed: it decides which reports the unit gets)"
+                )
+            )
         return boundary
 
     def clean(self) -> dict[str, Any]:
@@ -74,12 +86,17 @@ class BuildingForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        """A new building must stand in a grid, at an address its grid does not have yet."""
+        """A new building must stand in a grid, at an address its grid does not have yet; one
+        that moves must stay in its grid."""
         data = super().clean() or {}
-        if self.instance.pk is None and data.get("lon") is not None and data.get("lat") is not None:
+        moved = self.instance.pk is not None and {"lon", "lat"} & set(self.changed_data)
+        if (self.instance.pk is None or moved) and None not in (data.get("lon"), data.get("lat")):
             try:
                 actions.check_building_place(
-                    lon=data["lon"], lat=data["lat"], address=data.get("address", "")
+                    lon=data["lon"],
+                    lat=data["lat"],
+                    address=data.get("address", ""),
+                    building=self.instance if moved else None,
                 )
             except DomainError as exc:
                 raise _form_error(self, exc) from None

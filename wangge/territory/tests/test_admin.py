@@ -139,3 +139,39 @@ def test_the_code_length_constraint_speaks_in_words(world: World) -> None:
         unit.validate_constraints()
     assert "编码位数与层级不符" in str(refused.value)
     assert "orgunit_code_length_matches_level" not in str(refused.value)
+
+
+def test_a_grid_boundary_outside_its_community_or_removed_is_refused(world: World, client) -> None:
+    """One grid drawn at (0, 0) stretched every map to the whole world and took no report."""
+    import json
+
+    grid = world.unit("110101001001001")
+    before = grid.boundary
+    url = reverse("admin:territory_orgunit_change", args=[grid.pk])
+    far = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    login_as(client, world.users["superuser"])
+    with translation.override(translation.get_language()):
+        for boundary, words in ((json.dumps(far), "之外"), ("", "边界不能清空")):
+            response = client.post(url, {"name": grid.name, "boundary": boundary})
+            assert response.status_code == 200, boundary
+            assert words in response.content.decode()
+    grid.refresh_from_db()
+    assert grid.boundary == json.loads(json.dumps(before))
+
+
+def test_a_building_moved_out_of_its_grid_is_refused(world: World, client) -> None:
+    from wangge.territory.tests.factories import center_of
+
+    building = world.buildings["110101002002002"]
+    url = reverse("admin:territory_building_change", args=[building.pk])
+    elsewhere = center_of(world.unit("110101001001001"))
+    login_as(client, world.users["superuser"])
+    with translation.override(translation.get_language()):
+        for lon, lat, words in ((0.0, 0.0, "不在任何网格内"), (*elsewhere, "不在本楼所属的")):
+            response = client.post(url, _form(building, lon=lon, lat=lat))
+            assert response.status_code == 200
+            assert words in response.content.decode()
+        near = _form(building, lon=building.lon + 1e-6, lat=building.lat)
+        assert client.post(url, near).status_code == 302
+    building.refresh_from_db()
+    assert building.grid.code == "110101002002002"
