@@ -51,6 +51,27 @@ def test_it_locks_out_after_repeated_failures(client, user, settings) -> None:
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.django_db
+def test_the_lockout_page_says_how_long_in_one_language(client, user, settings) -> None:
+    """The wait is the configured one (AXES_COOLOFF_MINUTES), not a fixed "15 分钟"."""
+    from datetime import timedelta
+
+    from django.utils import translation
+
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=30)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        login(client, "13912345678", "wrong-password")
+    with translation.override(translation.get_language()):
+        chinese = login(client, "13912345678").content.decode()
+        english = client.post(
+            "/accounts/login/",
+            {"username": "13912345678", "password": "x"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        ).content.decode()
+    assert "请 30 分钟后再试" in chinese and "Too many" not in chinese
+    assert "30 minutes" in english and "分钟" not in english
+
+
 def test_the_lockout_does_not_block_another_account(client, user) -> None:
     other = UserFactory(username="li", mobile="13987654321")
     for _ in range(10):
