@@ -179,6 +179,19 @@ def todo_counts(*, user: Any, now: datetime | None = None) -> dict[str, int]:
 DATE_LABELS = {"date_from": gettext_lazy("起始日期"), "date_to": gettext_lazy("截止日期")}
 
 
+def check_date_range(date_from: date | None, date_to: date | None) -> None:
+    """A period that ends before it starts selects nothing: say so, not "no cases"."""
+    if date_from and date_to and date_to < date_from:
+        raise DomainError(
+            _(
+                "截止日期 %(to)s 早于起始日期 %(from)s，请调换或改正 "
+                "(the end date %(to)s is before the start date %(from)s)"
+            )
+            % {"to": date_to.isoformat(), "from": date_from.isoformat()},
+            field="date_to",
+        )
+
+
 @dataclass
 class CaseFilters:
     status: list[str] = field(default_factory=list)
@@ -242,6 +255,7 @@ class CaseFilters:
                         % {"label": DATE_LABELS[name]},
                         field=name,
                     ) from None
+        check_date_range(filters.date_from, filters.date_to)
         filters.text = one("q")[:100]
         filters.queue = one("queue")
         if filters.queue and filters.queue not in QUEUE_KEYS:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from wangge.cases.selectors import DATE_LABELS, department_options, unit_options
+from wangge.cases.selectors import DATE_LABELS, check_date_range, department_options, unit_options
 from wangge.core.decorators import form_target
 from wangge.core.errors import DomainError
 from wangge.dashboard import actions, selectors
@@ -68,6 +68,7 @@ def _params(request: HttpRequest) -> Params:
                 % {"label": DATE_LABELS[name]},
                 field=name,
             ) from None
+    check_date_range(dates["date_from"], dates["date_to"])
     trend_unit = get.get("trend", "day")
     if trend_unit not in TREND_UNITS:
         raise DomainError(

@@ -1071,3 +1071,12 @@ def test_refused_filters_page_and_count_what_is_listed(world: World, client) -> 
     assert len(set(re.findall(r'href="/cases/(\d+)/"', second.content.decode())) - first) == 3
     total = client.get(reverse("cases:total"), {"status": "open"}).content.decode()
     assert "status=open" not in total
+
+
+def test_a_period_ending_before_it_starts_is_refused_in_words(world: World, client) -> None:
+    report(world)
+    login_as(client, world.users["dispatcher"])
+    params = {"date_from": "2026-11-30", "date_to": "2026-11-01"}
+    for url in (reverse("cases:list"), reverse("dashboard:index")):
+        body = client.get(url, params).content.decode()
+        assert "截止日期 2026-11-01 早于起始日期 2026-11-30" in body, url
