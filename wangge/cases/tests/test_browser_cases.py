@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from wangge.cases.catalogue import seed_categories
 from wangge.cases.models import Case, Category, PriorityPolicy, Status
-from wangge.cases.tests.helpers import report
+from wangge.cases.tests.helpers import case_in, report
 from wangge.core.tests.browser import DESK, _open_page, save_screenshot
 from wangge.core.tests.fixtures import World
 from wangge.workcalendar.actions import seed_from_chinesecalendar
@@ -281,3 +281,24 @@ def test_the_case_list_loads_more_in_place_and_filters_with_htmx(
     expect(page.locator("#case-rows")).to_contain_text("没有符合条件的案件")
     expect(page).to_have_url(re.compile(r"sla=overdue"))
     assert page.wangge_errors == []
+
+
+def test_choosing_a_grid_worker_clears_the_suggested_department(
+    live_server, world: World, case_data, open_page, login_page
+) -> None:
+    """Dispatch has one lead: the suggested department comes pre-selected, and choosing a
+    grid worker beside it was refused ("主办：请选择一个主办部门或一名网格员")."""
+    case = case_in(world, Status.ACCEPTED)
+    page = open_page()
+    login_page(page, live_server, world.users["dispatcher"])
+    page.goto(f"{live_server.url}/cases/{case.pk}/")
+    dispatch = page.locator('details[data-action="dispatch"]')
+    dispatch.locator("> summary").click()
+    department = dispatch.locator("select[name=department]")
+    assert department.input_value() != ""  # the suggestion
+    dispatch.locator("select[name=worker]").select_option(str(world.users["grid_worker"].pk))
+    assert department.input_value() == ""
+    dispatch.get_by_role("button", name="确认分拨").click()
+    expect_status(page, "待签收")
+    case.refresh_from_db()
+    assert case.lead_worker_id == world.users["grid_worker"].pk and case.lead_department is None

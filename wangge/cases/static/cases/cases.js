@@ -204,10 +204,22 @@
     });
   }
 
+  // Dispatch has one lead: a department or a grid worker. Choosing one clears the other (the
+  // suggested department comes pre-selected, and a worker chosen beside it was refused).
+  function oneLead() {
+    document.querySelectorAll("form").forEach(function (form) {
+      var department = form.querySelector("select[name=department]");
+      var worker = form.querySelector("select[name=worker]");
+      if (!department || !worker) { return; }
+      worker.addEventListener("change", function () { if (worker.value) { department.value = ""; } });
+      department.addEventListener("change", function () { if (department.value) { worker.value = ""; } });
+    });
+  }
+
   // A page restored from the back/forward cache would keep its disabled buttons: reload it.
   window.addEventListener("pageshow", function (e) { if (e.persisted) { window.location.reload(); } });
 
   document.addEventListener("DOMContentLoaded", function () {
-    countdown(); caseMap(); filters(); reportForm(); actionForms();
+    countdown(); caseMap(); filters(); reportForm(); actionForms(); oneLead();
   });
 })();
