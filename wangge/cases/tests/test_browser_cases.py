@@ -98,6 +98,11 @@ def test_a_patrol_report_goes_round_the_whole_loop(
     )
     expect(worker.locator("#photo-count")).to_have_text("已选择 1 张照片")
     expect(worker.locator("#photo-previews img")).to_have_count(1)
+    # Submitted too early: what is missing is said on the page, and the photo stays chosen.
+    worker.get_by_role("button", name="提交上报").tap()
+    expect(worker.get_by_test_id("client-error")).to_have_text("请补全：位置、问题类别、一句话描述")
+    expect(worker.locator("#photo-previews img")).to_have_count(1)
+    assert not Case.objects.exists()
     worker.locator("#pick-map").tap()
     expect(worker.get_by_test_id("location")).to_contain_text("已在地图上选择")
     worker.get_by_label("问题类别").select_option(label="暴露垃圾")

@@ -1080,3 +1080,16 @@ def test_a_period_ending_before_it_starts_is_refused_in_words(world: World, clie
     for url in (reverse("cases:list"), reverse("dashboard:index")):
         body = client.get(url, params).content.decode()
         assert "截止日期 2026-11-01 早于起始日期 2026-11-30" in body, url
+
+
+def test_an_empty_patrol_report_names_every_missing_field_at_once(world: World, client) -> None:
+    """One round trip per problem cost the grid worker their chosen photos each time."""
+    login_as(client, world.users["grid_worker"])
+    response = client.post(reverse("cases:report"), {"idempotency_key": "k-1"})
+    assert response.status_code == 422
+    box = re.search(r'data-testid="report-error".*?</div>', response.content.decode(), re.S)
+    text = box.group(0)
+    for words in ("问题类别：", "一句话描述：", "位置：请在地图上选择位置"):
+        assert words in text, words
+    assert response.content.decode().count("has-error") == 3
+    assert not Case.objects.exists()

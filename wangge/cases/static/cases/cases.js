@@ -185,6 +185,24 @@
         pending.then(function () { form.requestSubmit(); });
         return;
       }
+      // What is missing is said here, before sending: a refused form comes back without the
+      // chosen photos (a browser never refills a file input).
+      var missing = [];
+      var category = form.querySelector("[name=category]"), title = form.querySelector("[name=title]");
+      if (!lon.value || !lat.value) { missing.push(say("f-location", "位置", {})); }
+      if (category && !category.value) { missing.push(say("f-category", "问题类别", {})); }
+      if (title && !title.value.trim()) { missing.push(say("f-title", "一句话描述", {})); }
+      var box = document.getElementById("client-error");
+      if (missing.length) {
+        e.preventDefault();
+        if (box) {
+          box.textContent = say("missing", "请补全：{fields}", { fields: missing.join(say("and", "、", {})) });
+          box.hidden = false;
+          box.scrollIntoView({ block: "center" });
+        }
+        return;
+      }
+      if (box) { box.hidden = true; }
       sent = true;
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
