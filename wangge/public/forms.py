@@ -115,6 +115,14 @@ class ReportForm(forms.Form):
     anonymous = forms.BooleanField(required=False)
     key = forms.CharField(max_length=64, required=False)
 
+    def clean(self) -> dict[str, Any]:
+        """The location is named with the other missing fields, not on a later submit."""
+        data = super().clean() or {}
+        unplaced = data.get("lon") is None or data.get("lat") is None
+        if unplaced and "lon" not in self.errors and "lat" not in self.errors:
+            self.add_error(None, _("请在地图上选择位置 (location is required)"))
+        return data
+
     def clean_phone(self) -> str:
         phone = "".join(ch for ch in self.cleaned_data.get("phone", "") if not ch.isspace())
         phone = phone.replace("-", "")

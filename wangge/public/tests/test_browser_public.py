@@ -63,9 +63,12 @@ def test_a_resident_reports_follows_and_sends_back_an_unsolved_case(
         files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": jpeg((3200, 2400))}],
     )
     expect(page.locator("#thumbs img")).to_have_count(1)
+    expect(page.locator("#photo-count")).to_have_text("已选择 1 张照片")
     page.get_by_label("问题描述").fill("小区东门口垃圾堆了三天没人清运")
     page.get_by_role("button", name="使用当前位置").tap()
-    expect(page.get_by_test_id("location")).to_contain_text("当前位置")
+    expect(page.get_by_test_id("location")).to_have_text(
+        re.compile(r"^✓ 当前位置（[\d.]+, [\d.]+）$")
+    )
     page.get_by_label("称呼").fill("王女士")
     page.get_by_label("手机号").fill("139 1111 2222")
     page.get_by_role("button", name="提交", exact=True).tap()

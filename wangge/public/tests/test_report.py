@@ -141,6 +141,7 @@ def test_every_missing_field_is_named_and_what_was_typed_is_kept(
     errors = _errors(response)
     assert errors["category"] == "问题类别：请选择问题类别"
     assert errors["description"] == "问题描述：请简单描述遇到的问题"
+    assert errors["location"] == "位置：请在地图上选择位置"  # at once, not on a later submit
     assert Case.objects.count() == 0
     html = response.content.decode()
     # Everything typed is still there, including the same idempotency key.

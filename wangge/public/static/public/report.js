@@ -21,7 +21,8 @@
   function place(latlng, how) {
     lat.value = latlng.lat.toFixed(7);
     lon.value = latlng.lng.toFixed(7);
-    locText.textContent = "✓ " + how + "（" + latlng.lng.toFixed(5) + ", " + latlng.lat.toFixed(5) + "）";
+    locText.textContent = msg("place").replace("{how}", how)
+      .replace("{lon}", latlng.lng.toFixed(5)).replace("{lat}", latlng.lat.toFixed(5));
     locText.classList.add("chosen");
     if (map) {
       if (marker) { marker.setLatLng(latlng); } else {
@@ -142,7 +143,7 @@
       rm.addEventListener("click", function () { photos.splice(i, 1); syncInput(); drawThumbs(); });
       li.appendChild(img); li.appendChild(rm); thumbs.appendChild(li);
     });
-    count.textContent = photos.length ? photos.length + " " + msg("photos") : "";
+    count.textContent = photos.length ? msg("photos").replace("{n}", String(photos.length)) : "";
   }
   input.addEventListener("change", function () {
     var chosen = Array.prototype.slice.call(input.files);
