@@ -67,6 +67,8 @@ def test_the_map_colours_grids_by_the_databases_numbers_and_opens_their_cases(
     # The hover text's word for this metric (a tooltip read "… / undefined 55.7"): map.js reads
     # it from the dataset, where data-msg-per-1000 would be "msgPer-1000".
     assert box.evaluate("b => b.dataset.msgPerThousand") == "每千人办件"
+    # Leaflet's own zoom buttons speak the page's language too.
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "放大"
     page.select_option("[data-map-metric]", "open")
     expect(box).to_have_attribute("data-metric", "open")
 
