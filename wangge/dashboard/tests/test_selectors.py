@@ -264,6 +264,11 @@ def test_rankings_put_each_row_on_one_list_best_first() -> None:
     assert [r["key"] for r in ranks["red"]] == ["b", "d"]
     assert [r["key"] for r in ranks["black"]] == ["a"]
     assert selectors.rankings([row("a", 0.5)])["black"] == []
+    # Nobody is worst with the best score.
+    tied = selectors.rankings([row("a", 100.0), row("b", 100.0), row("c", 100.0), row("d", 80.0)])
+    assert [r["key"] for r in tied["red"]] == ["a", "b"]
+    assert [r["key"] for r in tied["black"]] == ["d"]
+    assert selectors.rankings([row("a", 100.0), row("b", 100.0)])["black"] == []
 
 
 def test_whole_months_come_from_the_month_grain_and_edges_from_days(world: World) -> None:
