@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from wangge.accounts.scope import scope_of
 from wangge.territory import selectors
 from wangge.territory.models import OrgUnit
 
@@ -21,9 +22,12 @@ def _wants_fragment(request: HttpRequest) -> bool:
 
 
 def _panel_context(request: HttpRequest, unit: OrgUnit) -> dict[str, Any]:
+    ancestors = selectors.unit_ancestors(unit=unit)
     context: dict[str, Any] = {
         "unit": unit,
-        "ancestors": selectors.unit_ancestors(unit=unit),
+        "ancestors": ancestors,
+        # Ancestors above the user's own units are named, not linked: their pages are 404.
+        "linked_codes": {a.code for a in ancestors if scope_of(request.user).sees_code(a.code)},
         "children": selectors.unit_children(user=request.user, unit=unit),
         "counts": selectors.subtree_counts(user=request.user, unit=unit),
         "is_grid": unit.level in selectors.GRID_LEVELS,

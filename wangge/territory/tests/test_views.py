@@ -169,3 +169,22 @@ def test_the_map_data_query_count_does_not_grow_with_rows(
     login_as(client, world.users["dispatcher"])
     with django_assert_max_num_queries(5):
         client.get(reverse("territory:grids_geojson", args=["110101001001"]))
+
+
+def test_a_grid_workers_breadcrumb_links_only_pages_they_may_open(world: World, client) -> None:
+    """Above their own grid the units are named, not linked (their pages are not found)."""
+    import re
+
+    login_as(client, world.users["grid_worker"])
+    grid = "110101001001001"
+    body = client.get(reverse("territory:unit", args=[grid])).content.decode()
+    crumbs = re.search(r'<nav class="breadcrumb".*?</nav>', body, re.S).group(0)
+    links = re.findall(r'href="(/territory/units/\d+/)"', crumbs)
+    assert links == []
+    assert world.unit("110101001001").name in crumbs  # the community, as text
+    for code in ("110101", "110101001", "110101001001"):
+        assert client.get(reverse("territory:unit", args=[code])).status_code == 404
+    login_as(client, world.users["street_staff"])
+    body = client.get(reverse("territory:unit", args=[grid])).content.decode()
+    crumbs = re.search(r'<nav class="breadcrumb".*?</nav>', body, re.S).group(0)
+    assert reverse("territory:unit", args=["110101001001"]) in crumbs
