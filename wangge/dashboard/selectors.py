@@ -53,7 +53,7 @@ from wangge.dashboard.models import (
     Export,
     SliceKind,
 )
-from wangge.territory.models import Department, Level, OrgUnit
+from wangge.territory.models import Department, Level, OrgUnit, TerritoryState
 
 NOT_DISPATCHED = 0
 DASHBOARD_ROLES = frozenset(Role.values) - {Role.RESIDENT, Role.VOLUNTEER}
@@ -977,9 +977,15 @@ def grid_map(
     date_from: date | None = None,
     date_to: date | None = None,
     now: datetime | None = None,
+    known_shapes: str = "",
 ) -> dict[str, Any]:
     """The grids of the user's subtree as a GeoJSON FeatureCollection coloured by `metric`:
     open cases, overdue cases, or cases received per 1,000 registered residents.
+
+    `shapes` in the answer names the boundaries sent (the boundary version and the subtrees);
+    a poll that passes it back as `known_shapes` gets the features without their geometry
+    while it still holds (the page redraws colours every few seconds: the geometry of a
+    district's grids is most of the ~200 KB).
 
     Open and overdue come from the open cases (indexed, bounded by the backlog, not by the
     history); the rate sums the day × grid rollups of the period. A grid without registered
@@ -1005,6 +1011,8 @@ def grid_map(
     shapes: dict[str, dict[str, Any]] = {}
     for prefix in prefixes:
         shapes.update(simplified_grids(prefix))
+    shapes_token = f"{TerritoryState.current_versions()[0]}-{'.'.join(sorted(prefixes))}"
+    send_geometry = known_shapes != shapes_token
     names = dict(OrgUnit.objects.filter(code__in=list(shapes)).values_list("code", "name"))
     clock = (
         open_cases(user=user, period=period)
@@ -1048,7 +1056,7 @@ def grid_map(
         features.append(
             {
                 "type": "Feature",
-                "geometry": geometry,
+                "geometry": geometry if send_geometry else None,
                 "properties": {
                     "code": code,
                     "name": names.get(code, code),
@@ -1066,6 +1074,8 @@ def grid_map(
         )
     return {
         "type": "FeatureCollection",
+        "shapes": shapes_token,
+        "geometry": "sent" if send_geometry else "unchanged",
         "metric": metric,
         "max": top,
         "legend": legend(top, metric),

@@ -164,6 +164,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
             department_id=params.department_id,
             date_from=params.date_from,
             date_to=params.date_to,
+            known_shapes=request.GET.get("shapes", "")[:200],
         )
     except DomainError as exc:
         return JsonResponse({"error": str(exc), "field": exc.field}, status=400)

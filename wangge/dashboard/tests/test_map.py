@@ -113,3 +113,32 @@ def test_the_colour_scale_has_five_equal_steps() -> None:
         selectors.PALETTE[2],
         selectors.PALETTE[4],
     ]
+
+
+def test_a_poll_that_knows_the_shapes_gets_colours_without_geometry(
+    world: World, client: Any
+) -> None:
+    """The page polls every few seconds: the boundaries, most of the answer, come once."""
+    from wangge.territory import actions as territory
+
+    case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["dispatcher"])
+    first = client.get("/dashboard/map.json?metric=open").json()
+    assert first["geometry"] == "sent"
+    assert all(f["geometry"] for f in first["features"])
+    again = client.get("/dashboard/map.json", {"metric": "open", "shapes": first["shapes"]})
+    body = again.json()
+    assert body["geometry"] == "unchanged" and body["shapes"] == first["shapes"]
+    assert all(f["geometry"] is None for f in body["features"])
+    assert [f["properties"] for f in body["features"]] == [
+        f["properties"] for f in first["features"]
+    ]
+    assert len(again.content) < len(client.get("/dashboard/map.json").content)
+    # A boundary change (or another subtree) sends the shapes again.
+    territory.bump_boundary_version()
+    changed = client.get("/dashboard/map.json", {"metric": "open", "shapes": first["shapes"]})
+    assert changed.json()["geometry"] == "sent"
+    other = client.get(
+        "/dashboard/map.json", {"unit": "110101001", "shapes": first["shapes"]}
+    ).json()
+    assert other["geometry"] == "sent"

@@ -21,6 +21,8 @@
   var layer = null;
   var fitted = false;
   var busy = false;
+  // The boundaries drawn (the answer's "shapes"): a poll sends it back and gets colours only.
+  var shapes = "";
 
   function shown(p, metric) {
     if (metric === "per_1000") return p.value === null ? box.dataset.msgNoData : String(p.value);
@@ -79,6 +81,14 @@
 
   function draw(data) {
     var permanent = data.features.length <= MAX_PERMANENT_LABELS;
+    if (data.geometry === "unchanged" && !sameGrids(data)) {
+      // Told the shapes are known, but these are other grids: ask again with the shapes.
+      shapes = "";
+      busy = false;
+      load();
+      return;
+    }
+    shapes = data.shapes || "";
     if (sameGrids(data)) {
       // The same grids: recolour and relabel in place (a poll every few seconds).
       var byCode = {};
@@ -133,6 +143,7 @@
     busy = true;
     var params = new URLSearchParams(window.location.search);
     params.set("metric", select ? select.value : "open");
+    if (shapes && layer) params.set("shapes", shapes);
     fetch(box.dataset.url + "?" + params.toString(), {
       credentials: "same-origin",
       headers: { Accept: "application/json" },
