@@ -51,8 +51,12 @@ class Scope:
         )
 
     def sees_cases_at(self, code: str) -> bool:
-        """Whether cases located at `code` are in the user's scope (and their contacts too)."""
-        return self.is_superuser or any(code.startswith(c) for c in self.case_codes)
+        """Whether the user may read the contacts of cases located at `code`: their own units
+        (not those held only as building head) and the areas their department serves (a
+        handler calls the resident back)."""
+        return self.is_superuser or any(
+            code.startswith(c) for c in (*self.case_codes, *self.department_area_codes)
+        )
 
     @property
     def territory_codes(self) -> tuple[str, ...]:

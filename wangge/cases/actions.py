@@ -117,7 +117,8 @@ VERIFY_ACTIONS = frozenset({"verify_pass", "verify_fail"})
 def _verifies_own_work(actor: Any, case: Case, transition: Transition) -> bool:
     """The grid worker who handled a case does not verify it: someone else checks the result
     (one who reports and fixes at once uses 即报即办)."""
-    return transition.action in VERIFY_ACTIONS and case.lead_worker_id == actor.pk
+    pk = getattr(actor, "pk", None)
+    return transition.action in VERIFY_ACTIONS and pk is not None and case.lead_worker_id == pk
 
 
 def may(actor: Any, case: Case, transition: Transition, *, as_reporter: bool = False) -> bool:

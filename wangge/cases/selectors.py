@@ -143,7 +143,11 @@ def queue_q(user: Any, queue: str, now: datetime | None = None) -> Q:
         lead = Q(lead_worker=user)
         if scope.department_ids:
             lead |= Q(lead_department_id__in=scope.department_ids)
-        verify = _prefix_q("grid_code", _codes_with(scope, DESK | {Role.GRID_WORKER}))
+        # Nobody verifies their own work (actions._verifies_own_work): a grid worker's own
+        # handled cases wait for someone else.
+        verify = _prefix_q("grid_code", _codes_with(scope, DESK | {Role.GRID_WORKER})) & ~Q(
+            lead_worker=user
+        )
     if queue in (Status.REPORTED, Status.ACCEPTED):
         return desk & Q(status=queue)
     if queue in (Status.DISPATCHED, Status.IN_PROGRESS):
@@ -151,13 +155,11 @@ def queue_q(user: Any, queue: str, now: datetime | None = None) -> Q:
     if queue == Status.HANDLED:
         return verify & Q(status=queue)
     if queue in (SlaStatus.DUE_SOON, SlaStatus.OVERDUE):
-        # The cases of the queues above (those waiting for this user) that are due soon or late:
-        # not every late case of the user's grid, most of which wait for someone else.
-        waiting = (
-            (desk & Q(status__in=[Status.REPORTED, Status.ACCEPTED]))
-            | (lead & Q(status__in=[Status.DISPATCHED, Status.IN_PROGRESS]))
-            | (verify & Q(status=Status.HANDLED))
-        )
+        # Late cases that are this user's business: a desk's whole handling unit (it chases the
+        # departments and approves their requests), the cases the user leads until handled, and
+        # those waiting for the user's check — not every late case of a grid worker's grid, most of which
+        # wait for someone else.
+        waiting = desk | (lead & ~Q(status=Status.HANDLED)) | (verify & Q(status=Status.HANDLED))
         return waiting & sla_q(queue, now)
     raise DomainError(f"unknown queue {queue!r}", field="queue")
 

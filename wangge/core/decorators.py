@@ -20,9 +20,15 @@ def _page_before(request: HttpRequest) -> str:
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         parts = urlsplit(referer)
-        login = resolve_url("accounts:login")
-        if parts.path and parts.path != login:
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+        path = parts.path
+        # Not the sign-in page, not this URL (a page rendered at its own POST address would
+        # redirect to itself forever), and a path, not "//host/…" (another site).
+        if (
+            path.startswith("/")
+            and not path.startswith(("//", "/\\"))
+            and path not in (resolve_url("accounts:login"), request.path)
+        ):
+            return path + (f"?{parts.query}" if parts.query else "")
     return resolve_url("core:home")
 
 

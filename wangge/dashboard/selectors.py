@@ -56,7 +56,9 @@ from wangge.dashboard.models import (
 from wangge.territory.models import Department, Level, OrgUnit, TerritoryState
 
 NOT_DISPATCHED = 0
-DASHBOARD_ROLES = frozenset(Role.values) - {Role.RESIDENT, Role.VOLUNTEER}
+# Not building heads: their scope is their own buildings, and the dashboard counts whole units
+# (its numbers would not match the lists they lead to, which show their own reports only).
+DASHBOARD_ROLES = frozenset(Role.values) - {Role.RESIDENT, Role.VOLUNTEER, Role.BUILDING_HEAD}
 
 
 @dataclass(frozen=True)

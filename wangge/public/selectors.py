@@ -68,7 +68,9 @@ def report_categories() -> tuple[list[CategoryChoice], list[tuple[str, list[Cate
 
 
 def map_classes() -> list[Category]:
-    return list(case_selectors.category_list().filter(parent__isnull=True))
+    """The classes the residents' map can filter by: not the private ones, never on it."""
+    private = case_selectors.private_category_ids()
+    return list(case_selectors.category_list().filter(parent__isnull=True).exclude(pk__in=private))
 
 
 def street_outlines() -> str:

@@ -151,7 +151,9 @@ def nearby(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"cases": []})
     if category.pk in case_selectors.private_category_ids():
         # A neighbour's dispute is nobody else's business: no "是不是这件事" for these.
-        return JsonResponse({"cases": [], "radius_m": NEARBY_RADIUS_M})
+        response = JsonResponse({"cases": [], "radius_m": NEARBY_RADIUS_M})
+        response["Cache-Control"] = "no-store"
+        return response
     found = case_selectors.nearby_open_cases(
         category=category, lon=lon, lat=lat, radius_m=NEARBY_RADIUS_M
     )

@@ -36,10 +36,12 @@ class OrgUnitForm(forms.ModelForm):
             except GeometryError as exc:
                 raise ValidationError(str(exc)) from None
             parent = self.instance.parent if self.instance.pk else self.cleaned_data.get("parent")
-            try:
-                actions.check_within_parent(clean.geometry, parent)
-            except DomainError as exc:
-                raise ValidationError(exc.message) from None
+            # Only a boundary being drawn: an untouched one never blocks a rename.
+            if self.instance.pk is None or "boundary" in self.changed_data:
+                try:
+                    actions.check_within_parent(clean.geometry, parent)
+                except DomainError as exc:
+                    raise ValidationError(exc.message) from None
         elif self.instance.pk and self.instance.boundary:
             raise ValidationError(
                 _(

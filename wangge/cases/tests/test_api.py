@@ -559,6 +559,15 @@ def test_contact_details_are_hidden_from_a_department_outside_the_territory(
     assert api_as("dispatcher").get(f"/cases/{case.pk}").json()["reporter_phone"] == ("139****2222")
 
 
+def test_a_department_reads_the_contact_of_its_case_in_the_area_it_serves(
+    api_as: Any, world: World
+) -> None:
+    """It calls the resident back (its service area is 110101001001)."""
+    case = case_in(world, Status.DISPATCHED, grid="110101001001001")
+    body = api_as("department_handler").get(f"/cases/{case.pk}").json()
+    assert body["reporter_phone"] == "139****2222" and body["reporter_name"] == "王女士"
+
+
 @pytest.fixture
 def many_cases(world: World) -> list[Case]:
     """30 cases over 10 days, two streets, three categories, two sources; some overdue."""

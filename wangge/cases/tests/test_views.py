@@ -1093,3 +1093,42 @@ def test_an_empty_patrol_report_names_every_missing_field_at_once(world: World, 
         assert words in text, words
     assert response.content.decode().count("has-error") == 3
     assert not Case.objects.exists()
+
+
+def test_a_grid_workers_own_handled_case_is_not_in_their_queue_to_verify(
+    world: World, client
+) -> None:
+    worker = world.users["grid_worker"]
+    case = case_in(world, Status.ACCEPTED)
+    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
+    actions.sign(case_id=case.pk, actor=worker)
+    actions.handle(case_id=case.pk, actor=worker, result="已处理")
+    past = timezone.now() - timedelta(days=2)
+    Case.objects.filter(pk=case.pk).update(resolution_due_at=past, due_soon_at=past)
+    login_as(client, worker)
+    counts = {q.key: q.count for q in client.get(reverse("cases:todo")).context["queues"]}
+    assert counts["handled"] == 0 and counts["overdue"] == 0
+    login_as(client, world.users["dispatcher"])
+    counts = {q.key: q.count for q in client.get(reverse("cases:todo")).context["queues"]}
+    assert counts["handled"] == 1 and counts["overdue"] == 1
+
+
+def test_a_desk_still_sees_late_cases_of_its_unit_waiting_on_a_department(
+    world: World, client
+) -> None:
+    """The desk chases departments and approves their requests: their late cases are its too."""
+    case = case_in(world, Status.IN_PROGRESS)
+    past = timezone.now() - timedelta(days=2)
+    Case.objects.filter(pk=case.pk).update(resolution_due_at=past, due_soon_at=past)
+    login_as(client, world.users["dispatcher"])
+    assert set(listed(client, queue="overdue")) == {case.pk}
+
+
+def test_a_form_target_never_redirects_to_itself_or_off_site(world: World, client) -> None:
+    """A page rendered at its POST address (a reveal, an export error) reloaded with itself as
+    Referer must not loop; a Referer path "//host/…" is another site."""
+    target = reverse("notifications:mark_read")
+    login_as(client, world.users["dispatcher"])
+    for referer in (f"http://testserver{target}", "http://testserver//evil.example/x"):
+        response = client.get(target, HTTP_REFERER=referer)
+        assert response.status_code == 302 and response["Location"] == "/", referer

@@ -73,3 +73,12 @@ def _chart_words_in_both_languages(client: Any) -> None:
         # The rankings' headings (红榜 / 黑榜) come from the page too, not from the style sheet.
         assert 'data-title="红榜"' in chinese and 'data-title="黑榜"' in chinese
         assert 'data-title="Best"' in english and 'data-title="Worst"' in english
+
+
+def test_a_building_head_has_no_dashboard(world, client) -> None:
+    """Their scope is their own buildings; the dashboard counts whole units."""
+    from wangge.core.tests.fixtures import login_as
+
+    login_as(client, world.users["building_head"])
+    assert client.get("/dashboard/").status_code == 404
+    assert "/dashboard/" not in client.get("/cases/todo/").content.decode()

@@ -97,6 +97,8 @@ def test_personal_matters_stay_off_the_map(world: World, client: Client, setting
     found = features(client)
     assert [f["properties"]["category"] for f in found] == [garbage.category.name]
     assert features(client, category="dispute") == []
+    page = client.get("/r/map/").content.decode()
+    assert 'value="dispute"' not in page and 'value="environment"' in page
     settings.WANGGE_OPEN311_PRIVATE_CATEGORIES = []
     assert {f["properties"]["category"] for f in features(client)} == {
         garbage.category.name,

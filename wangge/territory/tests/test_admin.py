@@ -175,3 +175,18 @@ def test_a_building_moved_out_of_its_grid_is_refused(world: World, client) -> No
         assert client.post(url, near).status_code == 302
     building.refresh_from_db()
     assert building.grid.code == "110101002002002"
+
+
+def test_an_untouched_boundary_never_blocks_a_rename(world: World, client) -> None:
+    """A grid that sticks out of a parent redrawn smaller can still be renamed."""
+    import json
+
+    grid = world.unit("110101001001001")
+    far = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    OrgUnit.objects.filter(pk=grid.pk).update(boundary=far)
+    login_as(client, world.users["superuser"])
+    url = reverse("admin:territory_orgunit_change", args=[grid.pk])
+    response = client.post(url, {"name": "改名网格", "boundary": json.dumps(far)})
+    assert response.status_code == 302, response.content.decode()[:1500]
+    grid.refresh_from_db()
+    assert grid.name == "改名网格"
