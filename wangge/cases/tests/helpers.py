@@ -115,3 +115,12 @@ def case_in(world: World, status: str, **report_kwargs: Any) -> Case:
     case.refresh_from_db()
     assert case.status == status
     return case
+
+
+def handled_by_grid_worker(world: World) -> Case:
+    """A case dispatched to the grid worker, who signed and handled it."""
+    worker = world.users["grid_worker"]
+    case = case_in(world, Status.ACCEPTED)
+    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
+    actions.sign(case_id=case.pk, actor=worker)
+    return actions.handle(case_id=case.pk, actor=worker, result="已处理")

@@ -12,7 +12,7 @@ from wangge.accounts.models import Role
 from wangge.accounts.tests.factories import UserFactory, member
 from wangge.cases import actions, selectors
 from wangge.cases.models import Case, CaseEvent, Source, Status
-from wangge.cases.tests.helpers import GRID, case_in, category, do, report
+from wangge.cases.tests.helpers import GRID, case_in, category, do, handled_by_grid_worker, report
 from wangge.cases.tests.test_photos import image_bytes, upload
 from wangge.core.tests.fixtures import World, login_as
 from wangge.notifications.models import Notification
@@ -1099,10 +1099,7 @@ def test_a_grid_workers_own_handled_case_is_not_in_their_queue_to_verify(
     world: World, client
 ) -> None:
     worker = world.users["grid_worker"]
-    case = case_in(world, Status.ACCEPTED)
-    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
-    actions.sign(case_id=case.pk, actor=worker)
-    actions.handle(case_id=case.pk, actor=worker, result="已处理")
+    case = handled_by_grid_worker(world)
     past = timezone.now() - timedelta(days=2)
     Case.objects.filter(pk=case.pk).update(resolution_due_at=past, due_soon_at=past)
     login_as(client, worker)

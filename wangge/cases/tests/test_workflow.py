@@ -5,7 +5,7 @@ import pytest
 from wangge.cases import actions
 from wangge.cases.actions import IllegalTransition, StaleCase
 from wangge.cases.models import ApprovalKind, CaseEvent, Outcome, Rating, Status
-from wangge.cases.tests.helpers import PATHS, case_in, do, report
+from wangge.cases.tests.helpers import PATHS, case_in, do, handled_by_grid_worker, report
 from wangge.cases.workflow import TRANSITIONS
 from wangge.core.errors import DomainError, PermissionDenied
 from wangge.core.tests.fixtures import World
@@ -248,20 +248,14 @@ def test_only_the_lead_department_signs(world: World) -> None:
 
 
 def test_a_case_dispatched_to_a_grid_worker_is_theirs_to_handle(world: World) -> None:
-    case = case_in(world, Status.ACCEPTED)
-    worker = world.users["grid_worker"]
-    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
-    actions.sign(case_id=case.pk, actor=worker)
-    case = actions.handle(case_id=case.pk, actor=worker, result="已处理")
+    case = handled_by_grid_worker(world)
     assert case.status == Status.HANDLED
+    assert case.lead_worker_id == world.users["grid_worker"].pk
 
 
 def test_the_grid_worker_who_handled_a_case_does_not_verify_it(world: World) -> None:
-    case = case_in(world, Status.ACCEPTED)
+    case = handled_by_grid_worker(world)
     worker = world.users["grid_worker"]
-    actions.dispatch(case_id=case.pk, actor=world.users["dispatcher"], worker=worker)
-    actions.sign(case_id=case.pk, actor=worker)
-    case = actions.handle(case_id=case.pk, actor=worker, result="已处理")
     assert "verify_pass" not in actions.available_actions(worker, case)
     for passed in (True, False):
         with pytest.raises(PermissionDenied, match="不能核查自己处置的案件"):
