@@ -307,3 +307,24 @@ def test_choosing_a_grid_worker_clears_the_suggested_department(
     expect_status(page, "待签收")
     case.refresh_from_db()
     assert case.lead_worker_id == world.users["grid_worker"].pk and case.lead_department is None
+
+
+def test_the_rows_stay_put_when_the_count_arrives(
+    live_server, world: World, case_data, open_page, login_page
+) -> None:
+    """The count (and the export button) load after the rows: they must not push the rows
+    down under a finger about to tap one (a tap meant for a case opened an export)."""
+    report(world, title="井盖缺失")
+    page = open_page(phone=True)
+    login_page(page, live_server, world.users["dispatcher"])
+    held: list[Any] = []
+    page.route("**/cases/total/**", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/cases/")
+    expect(page.get_by_test_id("total-pending")).to_be_visible()
+    row = page.get_by_role("link", name="井盖缺失")
+    before = row.bounding_box()
+    page.wait_for_timeout(200)
+    assert held, "the count was not asked for"
+    held[0].continue_()
+    expect(page.get_by_test_id("total")).to_contain_text("共 1 件")
+    assert row.bounding_box() == before
