@@ -273,7 +273,7 @@ def _transition(
             % {"status": case.get_status_display(), "action": transition.label},
             field="status",
         )
-    if not as_reporter and actor is not None and _verifies_own_work(actor, case, transition):
+    if not as_reporter and _verifies_own_work(actor, case, transition):
         raise PermissionDenied(
             _(
                 "不能核查自己处置的案件，请由社区或指挥中心核查 "
@@ -344,11 +344,17 @@ def _check_text(value: str, *, field: str, label: Any, max_length: int, required
     return value
 
 
+def location_required() -> DomainError:
+    """The error for a report without a point (the staff and the residents' forms name it with
+    their other missing fields)."""
+    return DomainError(
+        _("请在地图上选择位置 (location is required)"), field="location", code="required"
+    )
+
+
 def _check_point(lon: float | None, lat: float | None) -> None:
     if lon is None or lat is None:
-        raise DomainError(
-            _("请在地图上选择位置 (location is required)"), field="location", code="required"
-        )
+        raise location_required()
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise DomainError(_("位置坐标无效 (invalid coordinates)"), field="location", code="invalid")
 

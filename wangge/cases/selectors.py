@@ -157,8 +157,8 @@ def queue_q(user: Any, queue: str, now: datetime | None = None) -> Q:
     if queue in (SlaStatus.DUE_SOON, SlaStatus.OVERDUE):
         # Late cases that are this user's business: a desk's whole handling unit (it chases the
         # departments and approves their requests), the cases the user leads until handled, and
-        # those waiting for the user's check — not every late case of a grid worker's grid, most of which
-        # wait for someone else.
+        # those waiting for the user's check — not every late case of a grid worker's grid,
+        # most of which wait for someone else.
         waiting = desk | (lead & ~Q(status=Status.HANDLED)) | (verify & Q(status=Status.HANDLED))
         return waiting & sla_q(queue, now)
     raise DomainError(f"unknown queue {queue!r}", field="queue")

@@ -99,11 +99,7 @@ def _report_errors(form: Any) -> list[DomainError]:
     per problem cost the reporter their chosen photos each time."""
     found = [DomainError(str(errors[0]), field=field) for field, errors in form.errors.items()]
     if not (form.data.get("lon") and form.data.get("lat")):
-        found.append(
-            DomainError(
-                _("请在地图上选择位置 (location is required)"), field="location", code="required"
-            )
-        )
+        found.append(actions.location_required())
     return found
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from wangge.cases.actions import location_required
 from wangge.cases.models import Category, Rating
 from wangge.cases.photos import MAX_PER_CASE
 from wangge.core.validators import MOBILE_RE
@@ -120,7 +121,7 @@ class ReportForm(forms.Form):
         data = super().clean() or {}
         unplaced = data.get("lon") is None or data.get("lat") is None
         if unplaced and "lon" not in self.errors and "lat" not in self.errors:
-            self.add_error(None, _("请在地图上选择位置 (location is required)"))
+            self.add_error(None, location_required().message)
         return data
 
     def clean_phone(self) -> str:
