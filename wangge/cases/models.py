@@ -211,6 +211,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="lead_cases",
+        db_index=False,  # case_lead_worker: only the cases that have one
     )
     co_departments = models.ManyToManyField(
         "territory.Department", verbose_name=_("协办部门"), blank=True, related_name="co_cases"
@@ -247,6 +248,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="duplicates",
+        db_index=False,  # case_master: only merged cases
     )
     warned_due_soon = models.BooleanField(default=False)
     warned_overdue = models.BooleanField(default=False)
@@ -340,12 +342,28 @@ class Case(models.Model):
                     status__in=UNSIGNED_STATUS_LIST, signed_at__isnull=True, paused_at__isnull=True
                 ),
             ),
+            # Foreign keys that most cases leave empty (a grid worker as lead, a master case):
+            # indexed where set only, so intake and the bulk load write no entry for the empty
+            # ones. `lead_worker_id = x` still uses it (the condition follows from the equality).
+            models.Index(
+                fields=["lead_worker"],
+                name="case_lead_worker",
+                condition=models.Q(lead_worker__isnull=False),
+            ),
+            models.Index(
+                fields=["master"], name="case_master", condition=models.Q(master__isnull=False)
+            ),
         ]
         # Constraints rather than unique=True: PostgreSQL then keeps one index per key, without
-        # the LIKE twin Django adds for unique text columns (every index costs on intake).
+        # the LIKE twin Django adds for unique text columns (every index costs on intake); the
+        # idempotency key's only for the cases that carry one.
         constraints = [
             models.UniqueConstraint(fields=["tracking_code"], name="case_unique_tracking_code"),
-            models.UniqueConstraint(fields=["idempotency_key"], name="case_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                name="case_unique_idempotency_key",
+                condition=models.Q(idempotency_key__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
