@@ -340,8 +340,16 @@ def _due_qs(*, user: Any, building: Building | None, now: datetime | None) -> Qu
     return qs.filter(building=building) if building is not None else qs
 
 
+# How many due households the weekly check lists at once (the oldest-checked first).
+DUE_LIST_LIMIT = 200
+
+
 def due_households(
-    *, user: Any, building: Building | None = None, now: datetime | None = None, limit: int = 200
+    *,
+    user: Any,
+    building: Building | None = None,
+    now: datetime | None = None,
+    limit: int = DUE_LIST_LIMIT,
 ) -> list[Household]:
     """Households due for the weekly check (never verified, or over 7 days ago), oldest first;
     the first `limit` of them (`due_household_count` says how many there are)."""

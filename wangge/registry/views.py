@@ -30,7 +30,7 @@ from wangge.registry.forms import (
     VisitCaseForm,
     VisitForm,
 )
-from wangge.registry.models import PartyMemberLink, SpecialGroup, VisitPurpose
+from wangge.registry.models import Building, PartyMemberLink, SpecialGroup, VisitPurpose
 from wangge.territory.models import Level
 
 
@@ -133,9 +133,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def weekly_check(request: HttpRequest) -> HttpResponse:
     require_access(request)
-    building = None
-    if request.GET.get("building", "").isdigit():
-        building = selectors.building_get(user=request.user, pk=int(request.GET["building"]))
+    building = _check_building(request, request.GET.get("building", ""))
     households = selectors.due_households(user=request.user, building=building)
     context = {
         "households": households,
@@ -145,6 +143,11 @@ def weekly_check(request: HttpRequest) -> HttpResponse:
         "interval_days": selectors.CHECK_INTERVAL.days,
     }
     return private(render(request, "registry/check.html", context))
+
+
+def _check_building(request: HttpRequest, value: str) -> Building | None:
+    """The building the weekly check is filtered to (`?building=`), None for all of them."""
+    return selectors.building_get(user=request.user, pk=int(value)) if value.isdigit() else None
 
 
 def _check_url(building: str) -> str:
@@ -165,7 +168,12 @@ def check_unchanged(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         if request.headers.get("HX-Request"):
-            return render(request, "registry/_check_row.html", {"h": household, "done": True})
+            # The row turns done and the page's count of households still due follows it.
+            building = _check_building(request, request.POST.get("building", ""))
+            total = selectors.due_household_count(user=request.user, building=building)
+            oob_count = {"total": total, "shown": min(total, selectors.DUE_LIST_LIMIT)}
+            context = {"h": household, "done": True, "oob_count": oob_count}
+            return render(request, "registry/_check_row.html", context)
         messages.success(request, _("%(h)s 已核实：无变化") % {"h": household})
     return redirect(_check_url(request.POST.get("building", "")))
 
@@ -176,6 +184,8 @@ def check_change(request: HttpRequest, pk: int) -> HttpResponse:
     household = selectors.household_get(user=request.user, pk=pk)
     form = ChangeForm(request.POST or None, initial={"tenure": ""})
     error: DomainError | None = None
+    # Back to the weekly check as it was filtered (the form posts to this URL, query included).
+    back_url = _check_url(request.GET.get("building", ""))
     if request.method == "POST" and form.is_valid():
         try:
             actions.record_change(
@@ -189,8 +199,8 @@ def check_change(request: HttpRequest, pk: int) -> HttpResponse:
             error = exc
         else:
             messages.success(request, _("%(h)s 的变化已记录") % {"h": household})
-            return redirect("registry:check")
-    context = {"household": household, "form": form, "error": error}
+            return redirect(back_url)
+    context = {"household": household, "form": form, "error": error, "back_url": back_url}
     return private(render(request, "registry/change.html", context))
 
 

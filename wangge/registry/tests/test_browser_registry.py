@@ -46,6 +46,7 @@ def test_a_building_head_does_the_weekly_check_on_a_phone(
     page.evaluate("window.samePage = true")
     first.get_by_role("button", name="无变化").tap()
     expect(first.get_by_role("status")).to_have_text("✓ 已核实：无变化")
+    expect(page.get_by_test_id("due-count")).to_have_text("待核实 1 户")
     assert page.evaluate("window.samePage === true")
 
     # Two taps for a change: the form, then save.

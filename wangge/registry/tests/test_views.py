@@ -133,6 +133,36 @@ def test_the_weekly_check_counts_every_household_due_not_only_those_listed(
     assert "待核实 2 户，先列出最久未核实的 1 户" in page
 
 
+def test_a_tap_updates_the_count_of_households_still_due(
+    registry: RegistryWorld, world, client
+) -> None:
+    login_as(client, world.users["building_head"])
+    building = registry.households["101"].building_id
+    for room, left in (("101", "待核实 1 户"), ("102", "本周住户都已核实")):
+        response = client.post(
+            reverse("registry:unchanged", args=[registry.households[room].pk]),
+            {"building": building},
+            HTTP_HX_REQUEST="true",
+        )
+        body = response.content.decode()
+        # The row, and out of band the page's count for the same building filter.
+        assert 'id="due-count"' in body and 'hx-swap-oob="true"' in body
+        assert left in body.split('id="due-count"', 1)[1]
+
+
+def test_a_change_goes_back_to_the_check_as_it_was_filtered(
+    registry: RegistryWorld, world, client
+) -> None:
+    login_as(client, world.users["building_head"])
+    household = registry.households["102"]
+    url = reverse("registry:change", args=[household.pk]) + f"?building={household.building_id}"
+    page = client.get(url).content.decode()
+    back = f"{reverse('registry:check')}?building={household.building_id}"
+    assert f'href="{back}"' in page
+    response = client.post(url, {"note": "新租户入住", "tenure": "tenant", "floor_area_m2": ""})
+    assert response.status_code == 302 and response["Location"] == back
+
+
 def test_a_change_is_recorded_from_the_form(registry: RegistryWorld, world, client) -> None:
     login_as(client, world.users["building_head"])
     url = reverse("registry:change", args=[registry.households["102"].pk])
