@@ -18,7 +18,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "display_name", "mobile"]
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        (_("网格信息"), {"fields": ("display_name", "mobile")}),
+        (_("网格信息"), {"fields": ("display_name", "mobile", "public_phone")}),
     )
 
 

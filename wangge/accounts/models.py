@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from wangge.core.validators import mask_mobile, validate_mobile
+from wangge.core.validators import mask_mobile, validate_mobile, validate_public_phone
 
 
 class Role(models.TextChoices):
@@ -46,6 +46,15 @@ class User(AbstractUser):
         help_text=_("用于登录的 11 位手机号"),
     )
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    # The login mobile is personal information: public cards mask it. A grid worker's or
+    # building head's work number is meant to be called, and is shown in full to everyone.
+    public_phone = models.CharField(
+        _("公示电话"),
+        max_length=20,
+        blank=True,
+        validators=[validate_public_phone],
+        help_text=_("在网格公示牌上向所有人完整显示的工作电话；留空则只显示部分隐藏的手机号"),
+    )
 
     class Meta:
         verbose_name = _("用户")

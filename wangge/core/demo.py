@@ -271,6 +271,7 @@ class PlannedUser:
     mobile: str
     role: str
     unit_code: str
+    public_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -734,7 +735,12 @@ def _plan_buildings(
             worker_username = f"gw{grid.code}"
             users.append(
                 PlannedUser(
-                    worker_username, people.name(), people.mobile(), Role.GRID_WORKER, grid.code
+                    worker_username,
+                    people.name(),
+                    people.mobile(),
+                    Role.GRID_WORKER,
+                    grid.code,
+                    public_phone=demo_work_phone(g_index),
                 )
             )
         heads = max(1, math.ceil(n / 3))
@@ -820,6 +826,15 @@ def _check_free(plan: DemoPlan) -> None:
         )
 
 
+# The demo grid workers' work numbers (公示电话), one per grid; building heads publish none, so
+# the grid card shows both kinds of contact.
+DEMO_WORK_PHONE = "010-85120000"
+
+
+def demo_work_phone(grid_index: int) -> str:
+    return f"010-8513{grid_index:04d}"
+
+
 def _ensure_logins(password_hash: str) -> int:
     """Create missing demo logins and memberships; (re)set every demo password."""
     created = 0
@@ -835,6 +850,8 @@ def _ensure_logins(password_hash: str) -> int:
                 username=login.username,
                 display_name=login.display_name,
                 mobile=login.mobile,
+                # Grid workers publish a work number on the grid card; the others do not.
+                public_phone=DEMO_WORK_PHONE if login.role == Role.GRID_WORKER else "",
                 password=password_hash,
                 is_staff=login.superuser,
                 is_superuser=login.superuser,
@@ -901,6 +918,7 @@ def _write(plan: DemoPlan, password_hash: str, stdout: Writer | None) -> dict[st
                 username=u.username,
                 display_name=u.display_name,
                 mobile=u.mobile,
+                public_phone=u.public_phone,
                 password=make_password(None),
             )
             for u in plan.users

@@ -18,6 +18,22 @@ def validate_mobile(value: str) -> None:
         )
 
 
+# A number the public may call: a mobile, a landline with its area code (010-65123456, an
+# extension after a dash) or a 400/800 service line.
+PUBLIC_PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|[48]00-?\d{3}-?\d{4})$")
+
+
+def validate_public_phone(value: str) -> None:
+    if not PUBLIC_PHONE_RE.match(value or ""):
+        raise ValidationError(
+            _(
+                "请输入手机号或带区号的固定电话，例如 13812345678、010-65123456 或 "
+                "010-65123456-801。"
+            ),
+            code="invalid_phone",
+        )
+
+
 _PHONE_NOISE = re.compile(r"[\s()（）]")
 
 

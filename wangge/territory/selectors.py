@@ -197,15 +197,32 @@ def public_grid_get(*, code: str) -> OrgUnit:
 
 @dataclass(frozen=True)
 class Contact:
-    """A person on a public card. `phone` is masked unless the viewer's scope covers the grid;
-    `tel` (for a tap-to-call link) is set only when the full number may be shown."""
+    """A person on a public card. `phone` is their public work number (公示电话) if they have
+    one, else their mobile, masked unless the viewer's scope covers the grid; `tel` (for a
+    tap-to-call link) is set only when the full number may be shown."""
 
     name: str
     phone: str
     tel: str | None
 
+    @property
+    def masked(self) -> bool:
+        return self.tel is None and self.phone != "—"
+
+
+def _tel(number: str) -> str:
+    """A tap-to-call target: 010-65123456-801 → 01065123456,801 (the comma waits, then dials
+    the extension)."""
+    parts = number.split("-")
+    if len(parts) == 3:
+        return f"{parts[0]}{parts[1]},{parts[2]}"
+    return "".join(parts)
+
 
 def _contact(person: Any, *, full: bool) -> Contact:
+    if person.public_phone:
+        # Published by its owner's administrator to be called: in full, for everyone.
+        return Contact(name=str(person), phone=person.public_phone, tel=_tel(person.public_phone))
     mobile = person.mobile or ""
     return Contact(
         name=str(person),
@@ -231,6 +248,11 @@ class GridCard:
     buildings: list[CardBuilding]
     full_contacts: bool
     map_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def any_masked(self) -> bool:
+        heads = [b.head for b in self.buildings if b.head is not None]
+        return any(c.masked for c in [*self.workers, *heads])
 
     def ancestor(self, level: str) -> OrgUnit | None:
         return next((a for a in self.ancestors if a.level == level), None)

@@ -14,7 +14,7 @@ from shapely.geometry import box, shape
 from wangge.accounts.backends import MobileOrUsernameBackend
 from wangge.accounts.models import Membership, Role, User
 from wangge.core import demo
-from wangge.core.validators import MOBILE_RE
+from wangge.core.validators import MOBILE_RE, validate_public_phone
 from wangge.territory.models import Building, Department, DepartmentKind, Level, OrgUnit
 from wangge.territory.tests.factories import make_tree
 
@@ -102,6 +102,11 @@ def test_it_seeds_a_complete_demo_district(db, fast_passwords) -> None:
         assert MOBILE_RE.match(m.user.mobile)
         assert m.user.display_name
         assert m.user.has_usable_password() == (m.user.username == "demo_grid_worker")
+    # Each publishes a work number for the grid card (validated as the admin would).
+    phones = [m.user.public_phone for m in workers]
+    assert len(set(phones)) == len(phones)
+    for phone in phones:
+        validate_public_phone(phone)
 
     # Departments: the district's twelve, and per street 城管执法队, 派出所, 司法所 and 物业.
     kinds = set(Department.objects.filter(unit=district).values_list("kind", flat=True))

@@ -109,6 +109,14 @@ def test_the_grid_card_on_a_phone_masks_numbers_fits_and_draws_the_map(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways: {width}px wide"
     screenshot(page, "grid-card-phone")
+
+    # A published work number: in full, one tap to call; the building head's stays masked.
+    worker.public_phone = "010-65123456"
+    worker.save(update_fields=["public_phone"])
+    page.reload()
+    call = page.get_by_test_id("grid-workers").get_by_role("link", name="010-65123456")
+    expect(call).to_have_attribute("href", "tel:01065123456")
+    expect(page.get_by_test_id("buildings")).to_contain_text(head.masked_mobile)
     assert page.wangge_errors == []
 
 

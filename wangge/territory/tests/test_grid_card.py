@@ -30,7 +30,61 @@ def test_anonymous_visitors_see_only_masked_numbers(world: World, client, second
         assert user.masked_mobile in html
         assert str(user) in html
     assert "tel:" not in html
-    assert "联系电话已部分隐藏" in html
+    assert "手机号已部分隐藏" in html
+
+
+def test_a_published_work_number_is_shown_in_full_to_everyone(
+    world: World, client, second_worker
+) -> None:
+    worker = world.users["grid_worker"]
+    worker.public_phone = "010-65123456-801"
+    worker.save(update_fields=["public_phone"])
+    html = card(client).content.decode()
+    # The work number, tap to call (the extension after a pause); the mobile stays hidden.
+    assert 'href="tel:01065123456,801">010-65123456-801<' in html
+    assert worker.mobile not in html and worker.masked_mobile not in html
+    # The colleague without one keeps a masked mobile, and the note says why.
+    assert second_worker.masked_mobile in html and second_worker.mobile not in html
+    assert "未公示工作电话的手机号已部分隐藏" in html
+
+
+def test_the_privacy_note_does_not_claim_masking_when_every_number_is_published(
+    world: World, client
+) -> None:
+    for name, number in (("grid_worker", "010-65123456"), ("building_head", "13800001111")):
+        world.users[name].public_phone = number
+        world.users[name].save(update_fields=["public_phone"])
+    html = card(client).content.decode()
+    assert "已部分隐藏" not in html
+    assert "以上为公示的工作电话" in html
+    assert 'href="tel:13800001111"' in html
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("13812345678", True),
+        ("010-65123456", True),
+        ("01065123456", True),
+        ("0755-8765432", True),
+        ("010-65123456-801", True),
+        ("400-810-1234", True),
+        ("65123456", False),  # no area code: not callable from another city
+        ("12345", False),
+        ("010 6512 3456", False),
+        ("tel:010-65123456", False),
+    ],
+)
+def test_a_work_number_must_be_callable(number: str, valid: bool) -> None:
+    from django.core.exceptions import ValidationError
+
+    from wangge.core.validators import validate_public_phone
+
+    if valid:
+        validate_public_phone(number)
+    else:
+        with pytest.raises(ValidationError, match="带区号的固定电话"):
+            validate_public_phone(number)
 
 
 def test_the_card_shows_the_street_community_code_and_buildings(world: World, client) -> None:
