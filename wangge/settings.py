@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
-    "django_tasks_db",
+    "wangge.core.tasks_app.TasksDbConfig",  # django_tasks_db, in the site's language
     # django-ninja: its Swagger UI from our own static files, not a CDN the CSP blocks.
     "ninja",
     "wangge.core",

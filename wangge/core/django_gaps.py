@@ -3,7 +3,7 @@
 Our catalogues (LOCALE_PATHS) come before Django's, so a message listed here is shown in
 Chinese wherever Django uses it: "- Select an option -" is the blank choice of every optional
 select in the admin and in model forms (new in Django 6.0, not yet in its zh_Hans catalogue);
-django-axes has no Chinese catalogue at all.
+django-axes and django-tasks-db have no Chinese catalogue at all.
 `scripts/zh_catalogue.py` writes these into the Chinese catalogue; the English one keeps them.
 """
 
@@ -36,4 +36,21 @@ CHINESE: dict[str, str] = {
     gettext_noop("Meta Data"): "元数据",
     gettext_noop("GET Data"): "GET 数据",
     gettext_noop("POST Data"): "POST 数据",
+    # django-tasks-db (the production task queue, in the admin) has no catalogue either.
+    gettext_noop("Task Result"): "任务结果",
+    gettext_noop("Task Results"): "任务结果",
+    gettext_noop("status"): "状态",
+    gettext_noop("enqueued at"): "入队时间",
+    gettext_noop("started at"): "开始时间",
+    gettext_noop("finished at"): "完成时间",
+    gettext_noop("args kwargs"): "参数",
+    gettext_noop("priority"): "优先级",
+    gettext_noop("task path"): "任务路径",
+    gettext_noop("worker id"): "执行进程",
+    gettext_noop("queue name"): "队列",
+    gettext_noop("backend name"): "后端",
+    gettext_noop("run after"): "计划执行时间",
+    gettext_noop("return value"): "返回值",
+    gettext_noop("exception class path"): "异常类型",
+    gettext_noop("traceback"): "错误详情",
 }

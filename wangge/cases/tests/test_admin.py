@@ -119,3 +119,35 @@ def test_the_admin_is_named_for_wangge_in_the_readers_language(world: World, cli
         english = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "网格治理平台 管理后台" in chinese and "Django" not in chinese
     assert "Wangge administration" in english and "Django" not in english
+
+
+def test_the_task_queue_admin_speaks_chinese(world: World, client) -> None:
+    """django-tasks-db writes its app name and two columns as plain English and ships no
+    catalogue: core.apps.TasksDbConfig, core.task_admin and core/django_gaps.py translate them."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    result = DBTaskResult.objects.create(
+        task_path="wangge.notifications.tasks.deliver_due_outbox",
+        args_kwargs={"args": [], "kwargs": {}},
+        backend_name="default",
+        queue_name="default",
+        run_after=get_date_max(),
+        traceback="Traceback: boom",
+        exception_class_path="builtins.ValueError",
+    )
+    login_as(client, world.users["superuser"])
+    changelist = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+    change = reverse("admin:django_tasks_database_dbtaskresult_change", args=[result.pk])
+    with translation.override(translation.get_language()):
+        index = client.get(reverse("admin:index")).content.decode()
+        page = client.get(changelist).content.decode()
+        detail = client.get(change).content.decode()
+        english = client.get(changelist, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "后台任务" in index and "Tasks Database Backend" not in index
+    for header in ("任务", "状态", "入队时间", "优先级", "队列"):
+        assert header in page
+    for english_word in ("Task name", "Enqueued at", "Queue name", "Task Results"):
+        assert english_word not in page
+    assert "错误详情" in detail and "计划执行时间" in detail and "异常类型" in detail
+    assert "Traceback:" in detail  # the value itself is not translated
+    assert "Background tasks" in english and "Task" in english and "后台任务" not in english
