@@ -832,10 +832,14 @@ def rankings(rows: list[Row], *, size: int = 5) -> dict[str, list[dict[str, Any]
     ordered = sorted(scored, key=lambda r: (-(r.rates["composite"] or 0), -r.sums["total"]))
     # With few rows, each row is on one list only: the better half red, the rest black.
     red = ordered[: min(size, (len(ordered) + 1) // 2)]
-    # Nobody is "worst" with the best score: when the rest tie with the top (two departments
-    # at 100), the 黑榜 stays empty rather than naming one of them.
-    best = ordered[0].rates["composite"] if ordered else None
-    black = [r for r in ordered[len(red) :] if r.rates["composite"] != best][-size:]
+
+    # A row on the 黑榜 scores lower than every row on the 红榜: two departments with the same
+    # score are never split between the lists (the one with fewer cases named worst), and
+    # when the rest tie with the top (two departments at 100) the 黑榜 stays empty.
+    def score(r: Row) -> float:
+        return r.rates["composite"] or 0.0  # scored rows only: never None here
+
+    black = [r for r in ordered[len(red) :] if red and score(r) < score(red[-1])][-size:]
     return {
         "red": [r.as_dict() for r in red],
         "black": [r.as_dict() for r in reversed(black)],

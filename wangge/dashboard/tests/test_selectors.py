@@ -269,6 +269,10 @@ def test_rankings_put_each_row_on_one_list_best_first() -> None:
     assert [r["key"] for r in tied["red"]] == ["a", "b"]
     assert [r["key"] for r in tied["black"]] == ["d"]
     assert selectors.rankings([row("a", 100.0), row("b", 100.0)])["black"] == []
+    # Equal scores are never split between the lists, also below the top.
+    split = selectors.rankings([row("a", 90.0), row("b", 80.0), row("c", 80.0), row("d", 70.0)])
+    assert [r["key"] for r in split["red"]] == ["a", "b"]
+    assert [r["key"] for r in split["black"]] == ["d"]
 
 
 def test_whole_months_come_from_the_month_grain_and_edges_from_days(world: World) -> None:
