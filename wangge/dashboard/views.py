@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from wangge.cases.selectors import DATE_LABELS, check_date_range, department_options, unit_options
@@ -136,8 +137,12 @@ def screen(request: HttpRequest) -> HttpResponse:
     return _page(request, "dashboard/screen.html")
 
 
+# The dashboard polls data.json and map.json every few seconds (a big screen all day): both are
+# compressed when the browser accepts it (a map poll of the demo district: ~117 KB of JSON).
+# Neither answer holds a credential (no CSRF token, no session key) for BREACH to guess.
 @login_required
 @require_GET
+@gzip_page
 def data(request: HttpRequest) -> JsonResponse:
     _check_access(request)
     try:
@@ -152,6 +157,7 @@ def data(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_GET
+@gzip_page
 def map_data(request: HttpRequest) -> JsonResponse:
     """The grids of the user's subtree, coloured by ?metric=open|overdue|per_1000."""
     _check_access(request)

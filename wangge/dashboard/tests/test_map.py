@@ -142,3 +142,23 @@ def test_a_poll_that_knows_the_shapes_gets_colours_without_geometry(
         "/dashboard/map.json", {"unit": "110101001", "shapes": first["shapes"]}
     ).json()
     assert other["geometry"] == "sent"
+
+
+@pytest.mark.parametrize("path", ["/dashboard/map.json?metric=open", "/dashboard/data.json"])
+def test_the_polled_answers_are_compressed_for_browsers_that_accept_it(
+    world: World, client: Any, path: str
+) -> None:
+    import gzip
+    import json
+
+    case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["dispatcher"])
+    plain = client.get(path)
+    packed = client.get(path, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    unpacked, expected = json.loads(gzip.decompress(packed.content)), plain.json()
+    for answer in (unpacked, expected):
+        answer.pop("generated_at", None)  # data.json's clock: the two calls may straddle a second
+    assert unpacked == expected
