@@ -181,6 +181,41 @@ def todo_counts(*, user: Any, now: datetime | None = None) -> dict[str, int]:
 DATE_LABELS = {"date_from": gettext_lazy("起始日期"), "date_to": gettext_lazy("截止日期")}
 
 
+# The dates a filter may name. Year 1 or 9999 passed the format check and then overflowed the
+# time-zone arithmetic (a 500); no case of this platform is older than 2000.
+FILTER_DATE_MIN = date(2000, 1, 1)
+FILTER_DATE_MAX = date(2099, 12, 31)
+# Ids are bigints: a longer number cannot name a row, and overflowed the database driver.
+MAX_ID = 2**63 - 1
+
+
+def parse_filter_date(raw: str, *, field: str) -> date:
+    """A filter's date (`date_from` / `date_to`), or a DomainError naming the field."""
+    label = DATE_LABELS[field]
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(
+            _("%(label)s格式应为 2026-05-01 (%(label)s: a date such as 2026-05-01)")
+            % {"label": label},
+            field=field,
+        ) from None
+    if not FILTER_DATE_MIN <= value <= FILTER_DATE_MAX:
+        raise DomainError(
+            _("%(label)s须在 %(min)s 至 %(max)s 之间 (%(label)s: between %(min)s and %(max)s)")
+            % {"label": label, "min": FILTER_DATE_MIN, "max": FILTER_DATE_MAX},
+            field=field,
+        )
+    return value
+
+
+def parse_department_id(raw: str) -> int:
+    """A department filter's id (a positive number), or a DomainError naming the field."""
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        raise DomainError(_("部门须为编号 (department must be an id)"), field="department")
+    return int(raw)
+
+
 def check_date_range(date_from: date | None, date_to: date | None) -> None:
     """A period that ends before it starts selects nothing: say so, not "no cases"."""
     if date_from and date_to and date_to < date_from:
@@ -242,21 +277,12 @@ class CaseFilters:
             raise DomainError(_("辖区编码须为数字 (unit must be a code)"), field="unit")
         department = one("department")
         if department:
-            if not department.isdigit():
-                raise DomainError(_("部门须为编号 (department must be an id)"), field="department")
-            filters.department = int(department)
+            filters.department = parse_department_id(department)
         filters.source = one("source")
         for name in ("date_from", "date_to"):
             raw = one(name)
             if raw:
-                try:
-                    setattr(filters, name, date.fromisoformat(raw))
-                except ValueError:
-                    raise DomainError(
-                        _("%(label)s格式应为 2026-05-01 (%(label)s: a date such as 2026-05-01)")
-                        % {"label": DATE_LABELS[name]},
-                        field=name,
-                    ) from None
+                setattr(filters, name, parse_filter_date(raw, field=name))
         check_date_range(filters.date_from, filters.date_to)
         filters.text = one("q")[:100]
         filters.queue = one("queue")

@@ -14,7 +14,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
-from wangge.cases.selectors import DATE_LABELS, check_date_range, department_options, unit_options
+from wangge.cases.selectors import (
+    check_date_range,
+    department_options,
+    parse_department_id,
+    parse_filter_date,
+    unit_options,
+)
 from wangge.core.decorators import form_target
 from wangge.core.errors import DomainError
 from wangge.dashboard import actions, selectors
@@ -56,19 +62,10 @@ def _params(request: HttpRequest) -> Params:
     if unit and not unit.isdigit():
         raise DomainError(_("辖区编码须为数字 (unit must be a code)"), field="unit")
     department = get.get("department", "").strip()
-    if department and not department.isdigit():
-        raise DomainError(_("部门须为编号 (department must be an id)"), field="department")
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = get.get(name, "").strip()
-        try:
-            dates[name] = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            raise DomainError(
-                _("%(label)s格式应为 2026-05-01 (%(label)s: a date such as 2026-05-01)")
-                % {"label": DATE_LABELS[name]},
-                field=name,
-            ) from None
+        dates[name] = parse_filter_date(raw, field=name) if raw else None
     check_date_range(dates["date_from"], dates["date_to"])
     trend_unit = get.get("trend", "day")
     if trend_unit not in TREND_UNITS:
@@ -77,7 +74,7 @@ def _params(request: HttpRequest) -> Params:
         )
     return Params(
         unit or None,
-        int(department) if department else None,
+        parse_department_id(department) if department else None,
         dates["date_from"],
         dates["date_to"],
         trend_unit,

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import pytest
+
 from wangge.cases.models import Status
 from wangge.cases.tests.helpers import case_in
 from wangge.core.tests.fixtures import World, login_as
@@ -82,3 +84,52 @@ def test_a_building_head_has_no_dashboard(world, client) -> None:
     login_as(client, world.users["building_head"])
     assert client.get("/dashboard/").status_code == 404
     assert "/dashboard/" not in client.get("/cases/todo/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("date_from=0001-01-01", "date_from"),
+        ("date_to=9999-12-31", "date_to"),
+        ("department=99999999999999999999999", "department"),
+        ("department=0", "department"),
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/dashboard/", "/dashboard/data.json", "/dashboard/map.json", "/cases/total/"]
+)
+def test_out_of_range_dates_and_ids_are_refused_in_words_not_a_500(
+    world: World, client: Any, path: str, query: str, field: str
+) -> None:
+    """Year 1 or 9999 and a 23-digit id passed the format checks and then overflowed."""
+    login_as(client, world.users["dispatcher"])
+    response = client.get(f"{path}?{query}")
+    body = response.content.decode()
+    if path == "/cases/total/":
+        # The list shows the error; its count counts what the list shows (unfiltered).
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400
+        assert field in body or ("部门" if field == "department" else "日期") in body
+
+
+@pytest.mark.parametrize("query", ["date_from=0001-01-01", "department=99999999999999999999999"])
+def test_an_export_with_an_out_of_range_filter_is_refused_before_it_starts(
+    world: World, client: Any, query: str
+) -> None:
+    from wangge.dashboard.models import Export
+
+    login_as(client, world.users["dispatcher"])
+    response = client.post(f"/dashboard/exports/cases/?{query}")
+    assert response.status_code == 400
+    assert ("2000-01-01" in response.content.decode()) == query.startswith("date")
+    assert not Export.objects.exists()
+
+
+def test_the_case_list_names_an_out_of_range_date(world: World, client: Any) -> None:
+    case_in(world, Status.IN_PROGRESS)
+    login_as(client, world.users["dispatcher"])
+    response = client.get("/cases/", {"date_to": "9999-12-31"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-field="date_to"' in body and "2099-12-31" in body
