@@ -1066,6 +1066,15 @@ def merge(
         raise DomainError(
             _("主案件已合并或不予受理，请选择其他案件 (choose an active master)"), field="master"
         )
+    if master.status == Status.CLOSED:
+        # Its reporters would follow a case that is over: the new report would close unhandled.
+        raise DomainError(
+            _(
+                "主案件已办结：问题再次出现时请作为新案件受理 "
+                "(the master case is closed: take a recurring problem as a new case)"
+            ),
+            field="master",
+        )
 
     def change(case: Case) -> list[str]:
         case.master = master

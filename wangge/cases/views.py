@@ -341,6 +341,10 @@ def _perform(request: HttpRequest, pk: int, action: str, form: ActForm) -> None:
         )
     elif action == "merge":
         code = (data.get("master") or "").strip().upper()
+        if not code:
+            raise DomainError(
+                _("请填写主案件的查询码 (enter the master case's tracking code)"), field="master"
+            )
         master = selectors.case_list(user=request.user).filter(tracking_code=code).first()
         if master is None:
             raise DomainError(

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from wangge.accounts.models import Membership
 from wangge.cases import selectors
+from wangge.cases.actions import MAX_REOPENS
 from wangge.cases.models import Case, Outcome, Rating, Status
 from wangge.public.privacy import scrub
 from wangge.public.tokens import Access
@@ -99,6 +100,8 @@ class PublicCase:
     photos: list[Any] = field(default_factory=list)
     can_rate: bool = False
     rating_label: str = ""
+    # Whether a rating of 未解决 / 不满意 still sends the case back (once per case).
+    can_reopen: bool = False
 
     @property
     def steps_labels(self) -> list[tuple[int, Promise]]:
@@ -213,6 +216,7 @@ def public_case(case: Case, *, access: Access, now: datetime | None = None) -> P
         photos=photos,
         can_rate=own and case.status == Status.CLOSED and not case.rating,
         rating_label=str(dict(Rating.choices).get(case.rating, "")) if own else "",
+        can_reopen=case.reopen_count < MAX_REOPENS,
     )
 
 

@@ -1129,3 +1129,13 @@ def test_a_form_target_never_redirects_to_itself_or_off_site(world: World, clien
     for referer in (f"http://testserver{target}", "http://testserver//evil.example/x"):
         response = client.get(target, HTTP_REFERER=referer)
         assert response.status_code == 302 and response["Location"] == "/", referer
+
+
+def test_only_a_closed_case_is_marked_as_closed_on_its_page(client, world: World) -> None:
+    login_as(client, world.users["dispatcher"])
+    for status, shown in ((Status.CLOSED, "✓ 办结于"), (Status.REJECTED, "不予受理")):
+        case = case_in(world, status)
+        page = html(client.get(reverse("cases:detail", args=[case.pk])))
+        deadline = page.split("办结时限", 1)[1].split("</dd>", 1)[0]
+        assert shown in deadline
+        assert ("✓" in deadline) == (status == Status.CLOSED)

@@ -209,6 +209,17 @@ def test_a_merged_duplicate_points_at_its_master(world: World) -> None:
     assert case.master.events.filter(action="merged_into").exists()
 
 
+def test_a_case_is_not_merged_into_a_closed_master(world: World) -> None:
+    """Its reporter would follow a case that is over: the report would close unhandled."""
+    master = case_in(world, Status.CLOSED)
+    duplicate = report(world)
+    with pytest.raises(DomainError) as err:
+        actions.merge(case_id=duplicate.pk, actor=world.users["dispatcher"], master_id=master.pk)
+    assert err.value.field == "master" and "已办结" in err.value.message
+    duplicate.refresh_from_db()
+    assert duplicate.status == Status.REPORTED and duplicate.master_id is None
+
+
 def test_a_note_is_required_where_the_domain_requires_a_reason(world: World) -> None:
     case = report(world)
     with pytest.raises(DomainError) as err:

@@ -256,13 +256,31 @@ def test_a_second_not_solved_after_the_one_reopen_is_recorded_without_reopening(
     world: World, client: Client
 ) -> None:
     case = case_in(world, Status.CLOSED)
+    first = client.get(link(case)).content.decode()
+    assert "重新交给办理单位处理（限一次）" in first and "reopen-used" not in first
     client.post(f"{link(case)}rate/", {"solved": "no", "rating": "unsatisfied"})
     for action in ("handle", "verify_pass"):
         do(world, case, action)
+    # The form no longer promises a reopen it will not do, and says what happens instead.
+    second = client.get(link(case)).content.decode()
+    assert "重新交给办理单位处理（限一次）" not in second
+    assert 'data-testid="reopen-used"' in second and "再次反映" in second
     response = client.post(f"{link(case)}rate/", {"solved": "no", "rating": "unsatisfied"})
     assert response.status_code == 303
     case.refresh_from_db()
     assert (case.status, case.rating, case.reopen_count) == (Status.CLOSED, "unsatisfied", 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [(Status.REJECTED, "不予受理，无需评价"), (Status.MERGED, "无需单独评价")],
+)
+def test_a_case_that_will_never_close_does_not_promise_a_rating(
+    world: World, client: Client, status: str, words: str
+) -> None:
+    case = case_in(world, status)
+    html = client.get(link(case)).content.decode()
+    assert words in html and "办结后可以在这里评价" not in html
 
 
 def test_rating_errors_are_named(world: World, client: Client) -> None:
