@@ -839,7 +839,7 @@ def request_approval(
         )
         return []
 
-    return _transition(
+    case, event = _transition(
         action,
         case_id=case_id,
         actor=actor,
@@ -848,7 +848,41 @@ def request_approval(
         change=change,
         event_data={"extra": extra},
         is_public=False,
-    )[0]
+    )
+    # The desk that decides hears of it at once (and finds it under 待审批): the clock keeps
+    # running until someone approves.
+    _notify(
+        case,
+        kind="approval",
+        recipients=[r for r in _desk_recipients(case.handling_unit) if r != actor.pk],
+        title=_lazy("挂起申请待审批：%(t)s")
+        if kind == ApprovalKind.SUSPENSION
+        else _lazy("延期申请待审批：%(t)s"),
+        params={"t": case.title},
+        event=event,
+    )
+    return case
+
+
+def _tell_requester(case: Case, approval: CaseApproval, event: CaseEvent) -> None:
+    """The person who asked hears the decision (theirs was the only other way to find out:
+    opening the case)."""
+    if approval.status == ApprovalStatus.APPROVED:
+        title = (
+            _lazy("挂起申请已批准：%(t)s")
+            if approval.kind == ApprovalKind.SUSPENSION
+            else _lazy("延期申请已批准：%(t)s")
+        )
+    else:
+        title = _lazy("申请未获批准：%(t)s")
+    _notify(
+        case,
+        kind="decided",
+        recipients=[approval.requested_by_id],
+        title=title,
+        params={"t": case.title},
+        event=event,
+    )
 
 
 def _decide(case: Case, kind: str | None, actor: Any, status: str) -> CaseApproval:
@@ -869,30 +903,36 @@ def _decide(case: Case, kind: str | None, actor: Any, status: str) -> CaseApprov
 def approve_suspension(
     *, case_id: int, actor: Any, note: str = "", expected_version: int | None = None
 ) -> Case:
+    decided: list[CaseApproval] = []
+
     def change(case: Case) -> list[str]:
-        _decide(case, ApprovalKind.SUSPENSION, actor, ApprovalStatus.APPROVED)
+        decided.append(_decide(case, ApprovalKind.SUSPENSION, actor, ApprovalStatus.APPROVED))
         case.paused_at = timezone.now()
         return ["paused_at"]
 
-    return _transition(
+    case, event = _transition(
         "approve_suspension",
         case_id=case_id,
         actor=actor,
         expected_version=expected_version,
         note=note,
         change=change,
-    )[0]
+    )
+    _tell_requester(case, decided[0], event)
+    return case
 
 
 @transaction.atomic
 def deny_request(
     *, case_id: int, actor: Any, note: str, expected_version: int | None = None
 ) -> Case:
+    decided: list[CaseApproval] = []
+
     def change(case: Case) -> list[str]:
-        _decide(case, None, actor, ApprovalStatus.DENIED)
+        decided.append(_decide(case, None, actor, ApprovalStatus.DENIED))
         return []
 
-    return _transition(
+    case, event = _transition(
         "deny_request",
         case_id=case_id,
         actor=actor,
@@ -900,7 +940,9 @@ def deny_request(
         note=note,
         change=change,
         is_public=False,
-    )[0]
+    )
+    _tell_requester(case, decided[0], event)
+    return case
 
 
 @transaction.atomic
@@ -934,20 +976,25 @@ def resume(
 def approve_extension(
     *, case_id: int, actor: Any, note: str = "", expected_version: int | None = None
 ) -> Case:
+    decided: list[CaseApproval] = []
+
     def change(case: Case) -> list[str]:
         approval = _decide(case, ApprovalKind.EXTENSION, actor, ApprovalStatus.APPROVED)
+        decided.append(approval)
         case.extension_days += approval.extra or 1
         case.warned_due_soon = case.warned_overdue = False
         return ["extension_days", "warned_due_soon", "warned_overdue", *sla.recompute(case)]
 
-    return _transition(
+    case, event = _transition(
         "approve_extension",
         case_id=case_id,
         actor=actor,
         expected_version=expected_version,
         note=note,
         change=change,
-    )[0]
+    )
+    _tell_requester(case, decided[0], event)
+    return case
 
 
 @transaction.atomic

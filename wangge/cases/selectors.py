@@ -25,7 +25,9 @@ from wangge.accounts.scope import Scope, scope_of
 from wangge.cases.models import (
     OPEN_STATUS_LIST,
     OPEN_STATUSES,
+    ApprovalStatus,
     Case,
+    CaseApproval,
     Category,
     SlaStatus,
     Status,
@@ -113,18 +115,23 @@ def case_events(*, case: Case, public_only: bool = False) -> QuerySet[Any]:
 # --- queues (我的待办) ----------------------------------------------------------------------
 
 
+# Cases with a suspension or extension request waiting for the desk's decision.
+APPROVAL_QUEUE = "approval"
+
 # The to-do queues, in order, each named by its status's or SLA status's own (translated) label.
 QUEUES: list[tuple[str, Any]] = [
-    (str(choice.value), choice.label)
-    for choice in (
-        Status.REPORTED,
-        Status.ACCEPTED,
-        Status.DISPATCHED,
-        Status.IN_PROGRESS,
-        Status.HANDLED,
-        SlaStatus.DUE_SOON,
-        SlaStatus.OVERDUE,
-    )
+    *(
+        (str(choice.value), choice.label)
+        for choice in (
+            Status.REPORTED,
+            Status.ACCEPTED,
+            Status.DISPATCHED,
+            Status.IN_PROGRESS,
+            Status.HANDLED,
+        )
+    ),
+    (APPROVAL_QUEUE, gettext_lazy("待审批")),
+    *((str(choice.value), choice.label) for choice in (SlaStatus.DUE_SOON, SlaStatus.OVERDUE)),
 ]
 
 
@@ -154,6 +161,10 @@ def queue_q(user: Any, queue: str, now: datetime | None = None) -> Q:
         return lead & Q(status=queue)
     if queue == Status.HANDLED:
         return verify & Q(status=queue)
+    if queue == APPROVAL_QUEUE:
+        # The desk of the handling unit decides (workflow: approve_* over handling_unit).
+        pending = CaseApproval.objects.filter(case=OuterRef("pk"), status=ApprovalStatus.PENDING)
+        return desk & Q(Exists(pending))
     if queue in (SlaStatus.DUE_SOON, SlaStatus.OVERDUE):
         # Late cases that are this user's business: a desk's whole handling unit (it chases the
         # departments and approves their requests), the cases the user leads until handled, and
@@ -505,6 +516,8 @@ def queue_keys_for(*, user: Any) -> list[str]:
         keys += [Status.DISPATCHED, Status.IN_PROGRESS]
     if verify:
         keys.append(Status.HANDLED)
+    if desk:
+        keys.append(APPROVAL_QUEUE)
     if keys:
         keys += [SlaStatus.DUE_SOON, SlaStatus.OVERDUE]
     return [str(k) for k in keys]

@@ -13,6 +13,8 @@ class Kind(models.TextChoices):
     REOPENED = "reopened", _("重办")
     RATED = "rated", _("评价")
     ESCALATED = "escalated", _("上报")
+    APPROVAL = "approval", _("待审批")
+    DECIDED = "decided", _("审批结果")
     SMS = "sms", _("短信")
 
 

@@ -58,11 +58,48 @@ def test_the_dispatcher_sees_the_desk_queues_with_counts(client, world: World) -
         "reported": 2,
         "accepted": 1,
         "handled": 1,
+        "approval": 0,
         "due_soon": 0,
         "overdue": 0,
     }
     assert 'href="/cases/?queue=reported"' in html(response)
     assert 'data-testid="count-reported">2<' in html(response)
+
+
+def test_a_request_for_approval_reaches_the_desk_and_its_answer_the_requester(
+    client, world: World, django_capture_on_commit_callbacks
+) -> None:
+    """A suspension or extension request used to wait unseen until someone opened the case,
+    while its deadline kept running."""
+    from wangge.notifications.models import Notification
+
+    case = case_in(world, Status.IN_PROGRESS)
+    other = case_in(world, Status.IN_PROGRESS)
+    with django_capture_on_commit_callbacks(execute=True):
+        do(world, case, "request_extension")
+    handler, desk = world.users["department_handler"], world.users["community_staff"]
+    assert Notification.objects.filter(recipient=desk, kind="approval").count() == 1
+    assert not Notification.objects.filter(recipient=handler, kind="approval").exists()
+
+    login_as(client, desk)
+    counts = {q.key: q.count for q in client.get(reverse("cases:todo")).context["queues"]}
+    assert counts["approval"] == 1
+    assert listed(client, queue="approval") == [case.pk]
+    assert other.pk not in listed(client, queue="approval")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do(world, case, "approve_extension")
+    decided = Notification.objects.get(recipient=handler, kind="decided")
+    assert "延期申请已批准" in decided.title
+    assert client.get(reverse("cases:todo")).context["queues"][5].count == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do(world, other, "request_suspension")
+        do(world, other, "deny_request")
+    titles = Notification.objects.filter(recipient=handler, kind="decided").values_list(
+        "title", flat=True
+    )
+    assert any("申请未获批准" in t for t in titles)
 
 
 def test_a_department_handler_sees_only_the_queues_of_handling(client, world: World) -> None:
