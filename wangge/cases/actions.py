@@ -218,17 +218,19 @@ def _notify(
     title: Any,
     event: CaseEvent,
     params: dict[str, Any] | None = None,
+    audience: str = "",
 ) -> None:
     """Tell `recipients` about `case`. The title (a lazy message, with `params`) is written in
     the site's language, not in the language of whoever's action sent it: an English-speaking
-    dispatcher's dispatch reaches its handlers in Chinese."""
+    dispatcher's dispatch reaches its handlers in Chinese. `audience` tells apart two messages
+    of one kind about one event (their outbox keys would be the same)."""
     if not recipients:
         return
     with translation.override(settings.LANGUAGE_CODE):
         title = str(title) % {k: str(v) for k, v in params.items()} if params else str(title)
     notify.enqueue(
         kind=kind,
-        dedupe_key=f"case:{case.pk}:event:{event.pk}:{kind}",
+        dedupe_key=f"case:{case.pk}:event:{event.pk}:{kind}{':' + audience if audience else ''}",
         payload={
             "recipients": recipients,
             "title": title,
@@ -779,24 +781,38 @@ def verify(
         return ["handled_at"]
 
     action = "verify_pass" if passed else "verify_fail"
-    return _transition(
+    case, event = _transition(
         action,
         case_id=case_id,
         actor=actor,
         expected_version=expected_version,
         note=note,
         change=change,
-    )[0]
+    )
+    if not passed:
+        # Back to whoever handled it, with the reason in the timeline.
+        _notify(
+            case,
+            kind="verify_failed",
+            recipients=_lead_recipients(case),
+            title=_lazy("核查未通过，请继续处置：%(t)s"),
+            params={"t": case.title},
+            event=event,
+        )
+    return case
 
 
 @transaction.atomic
 def escalate(*, case_id: int, actor: Any, note: str, expected_version: int | None = None) -> Case:
+    previous_leads: list[int] = []
+
     def change(case: Case) -> list[str]:
         parent = case.handling_unit.parent
         if parent is None:
             raise IllegalTransition(
                 _("已是最高层级，不能再上报 (already at the top)"), field="action"
             )
+        previous_leads.extend(_lead_recipients(case))
         case.handling_unit = parent
         case.lead_department = None
         case.lead_worker = None
@@ -814,6 +830,16 @@ def escalate(*, case_id: int, actor: Any, note: str, expected_version: int | Non
     event.data = {"to_unit": case.handling_unit.name, "to_level": case.handling_unit.level}
     CaseEvent.objects.filter(pk=event.pk).update(data=event.data)
     _back_to_the_desk(case, event, kind="escalated", title=_lazy("上报（吹哨）：%(t)s"))
+    # Those who were handling it learn that it left them (not by a 404 on their next step).
+    _notify(
+        case,
+        kind="escalated",
+        recipients=[r for r in previous_leads if r != actor.pk],
+        title=_lazy("已上报至上级，不再由您办理：%(t)s"),
+        params={"t": case.title},
+        event=event,
+        audience="previous-leads",
+    )
     return case
 
 

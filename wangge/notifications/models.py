@@ -15,6 +15,7 @@ class Kind(models.TextChoices):
     ESCALATED = "escalated", _("上报")
     APPROVAL = "approval", _("待审批")
     DECIDED = "decided", _("审批结果")
+    VERIFY_FAILED = "verify_failed", _("核查未通过")
     SMS = "sms", _("短信")
 
 

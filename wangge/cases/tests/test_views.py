@@ -102,6 +102,25 @@ def test_a_request_for_approval_reaches_the_desk_and_its_answer_the_requester(
     assert any("申请未获批准" in t for t in titles)
 
 
+def test_a_handler_hears_when_a_case_is_sent_back_or_escalated_away(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    from wangge.notifications.models import Notification
+
+    handler = world.users["department_handler"]
+    failed = case_in(world, Status.HANDLED)
+    escalated = case_in(world, Status.IN_PROGRESS)
+    with django_capture_on_commit_callbacks(execute=True):
+        do(world, failed, "verify_fail")
+        do(world, escalated, "escalate")
+    mine = Notification.objects.filter(recipient=handler)
+    assert "核查未通过" in mine.get(kind="verify_failed").title
+    away = mine.get(kind="escalated")
+    assert "不再由您办理" in away.title and away.url == f"/cases/{escalated.pk}/"
+    # The desk above still gets its own notice of the same escalation (not deduplicated away).
+    assert Notification.objects.filter(kind="escalated").exclude(recipient=handler).exists()
+
+
 def test_a_department_handler_sees_only_the_queues_of_handling(client, world: World) -> None:
     case_in(world, Status.DISPATCHED)
     case_in(world, Status.IN_PROGRESS)
