@@ -282,6 +282,9 @@ WANGGE_KPI_WEIGHTS = {
     "satisfaction": env_float("WANGGE_KPI_SATISFACTION_WEIGHT", 0.4, minimum=0, maximum=1),
 }
 WANGGE_DASHBOARD_REFRESH_SECONDS = env_int("WANGGE_DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
+# 红黑榜: a department or unit is ranked once it has closed this many cases in the period (its
+# composite score is then more than a response rate; one open case scored 100 or 0).
+WANGGE_RANKING_MIN_CLOSED = env_int("WANGGE_RANKING_MIN_CLOSED", 3, minimum=1)
 
 # Text messages to residents (wangge/public/sms.py): a dotted path to a backend class. The
 # default writes them to stdout and the log; a real gateway plugs in here.

@@ -826,9 +826,20 @@ def trend(
     return [{"day": k.isoformat(), **v} for k, v in sorted(buckets.items())]
 
 
-def rankings(rows: list[Row], *, size: int = 5) -> dict[str, list[dict[str, Any]]]:
-    """红榜 (best composite first) and 黑榜 (worst first) among rows that have a score."""
-    scored = [r for r in rows if r.rates.get("composite") is not None and r.key != "0"]
+def rankings(
+    rows: list[Row], *, size: int = 5, min_closed: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """红榜 (best composite first) and 黑榜 (worst first) among rows that have a score and at
+    least `min_closed` closed cases (WANGGE_RANKING_MIN_CLOSED)."""
+    if min_closed is None:
+        min_closed = settings.WANGGE_RANKING_MIN_CLOSED
+    scored = [
+        r
+        for r in rows
+        if r.rates.get("composite") is not None
+        and r.key != "0"
+        and r.sums.get("closed", 0) >= min_closed
+    ]
     ordered = sorted(scored, key=lambda r: (-(r.rates["composite"] or 0), -r.sums["total"]))
     # With few rows, each row is on one list only: the better half red, the rest black.
     red = ordered[: min(size, (len(ordered) + 1) // 2)]
@@ -844,6 +855,14 @@ def rankings(rows: list[Row], *, size: int = 5) -> dict[str, list[dict[str, Any]
         "red": [r.as_dict() for r in red],
         "black": [r.as_dict() for r in reversed(black)],
     }
+
+
+# What the units ranked beside the departments are, by the length of their codes.
+RANKED_LEVEL_BY_LENGTH = {
+    9: gettext_lazy("街道"),
+    12: gettext_lazy("社区"),
+    15: gettext_lazy("网格"),
+}
 
 
 def child_length(root: OrgUnit | None) -> int:
@@ -895,11 +914,10 @@ def dashboard_data(
         clock=clock,
     )
     units = by_unit(user=user, period=period, length=length, now=now, base=base, clock=clock)
-    streets = (
-        units
-        if length == 9
-        else by_unit(user=user, period=period, length=9, now=now, base=base, clock=clock)
-    )
+    # Ranked side by side: the streets for those who see whole streets (the district), else
+    # the units one level below the user's own. A community's staff ranked "their street" on
+    # their community's cases alone, under the street's name.
+    ranked_level = RANKED_LEVEL_BY_LENGTH.get(length, gettext_lazy("网格"))
     departments = by_department(user=user, period=period, now=now, base=base, clock=clock)
     return {
         "generated_at": timezone.localtime(now).isoformat(timespec="seconds"),
@@ -916,7 +934,8 @@ def dashboard_data(
         "trend": trend(user=user, period=period, unit=trend_unit, now=now),
         "rankings": {
             "departments": rankings(departments),
-            "streets": rankings(streets),
+            "streets": rankings(units),
+            "units_label": str(ranked_level),
         },
     }
 

@@ -199,7 +199,23 @@ def test_the_breakdowns_add_up_and_link_to_the_cases_behind_them(world: World) -
     assert data["by_unit"][0]["url"] == "/cases/?unit=110101001"
     assert data["links"]["open"].startswith("/cases/?status=reported%2Caccepted")
     assert data["trend"][-1]["total"] == 2 and len(data["trend"]) == 30
-    assert data["rankings"]["streets"]["red"][0]["key"] == "110101001"
+    # One closed case is not enough to be ranked (WANGGE_RANKING_MIN_CLOSED, 3 by default).
+    assert data["rankings"]["streets"]["red"] == []
+    assert data["rankings"]["units_label"] == "街道"
+
+
+def test_the_units_ranked_are_those_one_level_below_the_users_own(
+    world: World, settings: Any
+) -> None:
+    """A community's staff saw their community's cases ranked under their street's name."""
+    settings.WANGGE_RANKING_MIN_CLOSED = 1
+    case_in(world, Status.CLOSED)
+    district = selectors.dashboard_data(user=world.users["dispatcher"])["rankings"]
+    community = selectors.dashboard_data(user=world.users["community_staff"])["rankings"]
+    assert district["units_label"] == "街道"
+    assert [r["key"] for r in district["streets"]["red"]] == ["110101001"]
+    assert community["units_label"] == "网格"
+    assert [len(r["key"]) for r in community["streets"]["red"]] == [15]
 
 
 def test_the_numbers_equal_the_case_list_they_link_to(world: World, client: Any) -> None:
@@ -256,8 +272,8 @@ def test_the_summary_reads_rollups_not_cases(world: World) -> None:
 
 
 def test_rankings_put_each_row_on_one_list_best_first() -> None:
-    def row(key: str, score: float | None) -> selectors.Row:
-        return selectors.Row(key, key, None, {"total": 1}, {"composite": score})
+    def row(key: str, score: float | None, closed: int = 3) -> selectors.Row:
+        return selectors.Row(key, key, None, {"total": 1, "closed": closed}, {"composite": score})
 
     rows = [row("a", 0.5), row("b", 0.9), row("c", None), row("d", 0.7)]
     ranks = selectors.rankings(rows, size=5)
@@ -269,6 +285,12 @@ def test_rankings_put_each_row_on_one_list_best_first() -> None:
     assert [r["key"] for r in tied["red"]] == ["a", "b"]
     assert [r["key"] for r in tied["black"]] == ["d"]
     assert selectors.rankings([row("a", 100.0), row("b", 100.0)])["black"] == []
+    # Nothing closed yet (a score from the response rate of one open case): not ranked.
+    few = selectors.rankings([row("a", 90.0), row("b", 100.0, closed=2), row("c", 0.0, closed=0)])
+    assert [r["key"] for r in few["red"]] == ["a"] and few["black"] == []
+    assert [
+        r["key"] for r in selectors.rankings([row("b", 100.0, closed=2)], min_closed=2)["red"]
+    ] == ["b"]
     # Equal scores are never split between the lists, also below the top.
     split = selectors.rankings([row("a", 90.0), row("b", 80.0), row("c", 80.0), row("d", 70.0)])
     assert [r["key"] for r in split["red"]] == ["a", "b"]
