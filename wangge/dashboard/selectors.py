@@ -932,6 +932,7 @@ def dashboard_data(
             r.as_dict() for r in by_source(user=user, period=period, now=now, clock=clock)
         ],
         "trend": trend(user=user, period=period, unit=trend_unit, now=now),
+        "trend_unit": trend_unit,
         "rankings": {
             "departments": rankings(departments),
             "streets": rankings(units),

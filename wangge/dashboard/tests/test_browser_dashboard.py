@@ -82,7 +82,15 @@ def test_the_dashboard_shows_the_databases_numbers_and_updates_without_reload(
     _check_counters(page, expected)
     assert page.evaluate("window.samePage === true")
 
-    # Every number opens the list of the cases behind it.
+    # Every number opens the list of the cases behind it: a row's 办理中 opens that unit's open
+    # cases, not all of them.
+    cell = page.locator('[data-table="by_unit"] tr').first.locator("td").nth(1).locator("a")
+    shown = int(cell.inner_text())
+    href = cell.get_attribute("href") or ""
+    assert "unit=" in href and "status=" in href
+    page.goto(f"{live_server.url}{href}")
+    expect(page.get_by_test_id("total")).to_have_text(f"共 {shown} 件")
+    page.goto(f"{live_server.url}/dashboard/")
     page.locator('[data-counter="closed"]').click()
     expect(page).to_have_url(f"{live_server.url}/cases/?status=closed")
     assert page.wangge_errors == []

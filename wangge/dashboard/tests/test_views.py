@@ -133,3 +133,12 @@ def test_the_case_list_names_an_out_of_range_date(world: World, client: Any) -> 
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-field="date_to"' in body and "2099-12-31" in body
+
+
+def test_the_trend_says_its_grain_so_months_are_labelled_with_their_year(
+    world: World, client: Any
+) -> None:
+    login_as(client, world.users["dispatcher"])
+    data = client.get("/dashboard/data.json?trend=month").json()
+    assert data["trend_unit"] == "month"
+    assert all(point["day"].endswith("-01") for point in data["trend"])

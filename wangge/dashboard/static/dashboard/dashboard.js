@@ -49,6 +49,20 @@
     if (stamp) stamp.textContent = data.generated_at.replace("T", " ").slice(0, 19);
   }
 
+  // The list behind a row's 办理中 or 已超时 number: the row's link with the status or SLA
+  // filter the headline counters' links use (the bars and cells linked to every case of the row).
+  function narrowed(url, data, which) {
+    if (!url) return null;
+    var target = new URL(url, window.location.origin);
+    if (which === "overdue") {
+      target.searchParams.set("sla", "overdue");
+    } else {
+      var open = new URL(data.links.open, window.location.origin).searchParams.get("status");
+      target.searchParams.set("status", open);
+    }
+    return target.pathname + target.search;
+  }
+
   function tables(data) {
     root.querySelectorAll("[data-table]").forEach(function (tbody) {
       var rows = data[tbody.dataset.table] || [];
@@ -59,8 +73,12 @@
         th.appendChild(link(r.label, r.url));
         tr.appendChild(th);
         tr.appendChild(el("td", r.total));
-        tr.appendChild(el("td", r.open));
-        tr.appendChild(el("td", r.overdue, r.overdue ? "bad" : ""));
+        var open = el("td");
+        open.appendChild(r.open ? link(String(r.open), narrowed(r.url, data, "open")) : el("span", "0"));
+        tr.appendChild(open);
+        var late = el("td", "", r.overdue ? "bad" : "");
+        late.appendChild(r.overdue ? link(String(r.overdue), narrowed(r.url, data, "overdue")) : el("span", "0"));
+        tr.appendChild(late);
         tr.appendChild(el("td", score(r.rates.composite)));
         frag.appendChild(tr);
       });
@@ -95,6 +113,18 @@
     return charts[name];
   }
 
+  // Months as 2025-11 (11-01 of two years looked alike); days and weeks as MM-DD, with the
+  // year when the trend spans more than one.
+  function trendLabels(points, unit) {
+    if (!points.length) return [];
+    var monthly = unit === "month";
+    var years = points[0].day.slice(0, 4) !== points[points.length - 1].day.slice(0, 4);
+    return points.map(function (d) {
+      if (monthly) return d.day.slice(0, 7);
+      return years ? d.day : d.day.slice(5);
+    });
+  }
+
   var text = dark ? "#cfe3ff" : "#333";
   function drawCharts(data) {
     var trend = chart("trend");
@@ -104,7 +134,7 @@
         tooltip: { trigger: "axis" },
         legend: { top: 0, data: [W.received, W.closed], textStyle: { color: text } },
         grid: { left: 40, right: 16, top: 36, bottom: 28 },
-        xAxis: { type: "category", data: data.trend.map(function (d) { return d.day.slice(5); }) },
+        xAxis: { type: "category", data: trendLabels(data.trend, data.trend_unit) },
         yAxis: { type: "value", minInterval: 1 },
         series: [
           { name: W.received, type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: data.trend.map(function (d) { return d.total; }) },
@@ -140,8 +170,8 @@
         // Every street or community named (not every other one), in full.
         yAxis: { type: "category", axisLabel: { interval: 0, color: text, fontSize: 11 }, data: data.by_unit.map(function (r) { return r.label; }) },
         series: [
-          { name: W.open, type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: r.url }; }) },
-          { name: W.overdue, type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: r.url }; }) },
+          { name: W.open, type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: narrowed(r.url, data, "open") }; }) },
+          { name: W.overdue, type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: narrowed(r.url, data, "overdue") }; }) },
         ],
       });
       units.off("click");
