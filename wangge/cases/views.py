@@ -23,6 +23,8 @@ from wangge.cases.models import (
     OPEN_STATUSES,
     ApprovalKind,
     ApprovalStatus,
+    Case,
+    CaseEvent,
     Outcome,
     Rating,
     Source,
@@ -361,7 +363,13 @@ def _perform(request: HttpRequest, pk: int, action: str, form: ActForm) -> None:
 
 @form_target(back=lambda request, pk, **_kwargs: reverse("cases:detail", args=[pk]))
 def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    selectors.case_get(user=request.user, pk=pk)
+    try:
+        selectors.case_get(user=request.user, pk=pk)
+    except Http404:
+        gone = _taken_away(request, pk)
+        if gone is None:
+            raise
+        return gone
     if action not in TRANSITIONS:
         raise Http404("unknown action")
     form = ActForm(request.POST, request.FILES)
@@ -384,6 +392,22 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         # handler escalating it): back to their to-do list, not to a page they may not open.
         return redirect("cases:todo")
     return redirect("cases:detail", pk=pk)
+
+
+def _taken_away(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """A case this user worked on that left their hands while their form was open (escalated,
+    returned, reassigned): say so, as for any other change, and hand back what they typed
+    instead of a not-found page that loses it. None: the case was never theirs (a 404)."""
+    case = Case.objects.filter(pk=pk).only("pk", "tracking_code", "title").first()
+    if case is None or not CaseEvent.objects.filter(case_id=pk, actor_id=request.user.pk).exists():
+        return None
+    typed = [
+        (label, request.POST.get(name, "").strip())
+        for name, label in (("result", _("处置结果")), ("note", _("说明")))
+        if request.POST.get(name, "").strip()
+    ]
+    context = {"case": case, "typed": typed}
+    return render(request, "cases/taken_away.html", context, status=409)
 
 
 # --- patrol report --------------------------------------------------------------------------

@@ -1195,3 +1195,27 @@ def test_only_a_closed_case_is_marked_as_closed_on_its_page(client, world: World
         deadline = page.split("办结时限", 1)[1].split("</dd>", 1)[0]
         assert shown in deadline
         assert ("✓" in deadline) == (status == Status.CLOSED)
+
+
+def test_a_case_escalated_while_the_handler_typed_hands_back_what_they_typed(
+    client, world: World
+) -> None:
+    """It was a not-found page and the typed result was lost."""
+    case = case_in(world, Status.IN_PROGRESS)
+    handler = world.users["department_handler"]
+    login_as(client, handler)
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 200
+    do(world, case, "escalate")
+    response = client.post(
+        reverse("cases:act", args=[case.pk, "handle"]),
+        {"result": "已联系环卫清运，现场已清理", "outcome": "solved", "version": case.version},
+    )
+    assert response.status_code == 409
+    body = html(response)
+    assert "不再由您办理" in body and "已联系环卫清运，现场已清理" in body
+    case.refresh_from_db()
+    assert case.status != Status.HANDLED
+    # A case the user never worked on stays a plain not-found.
+    stranger = report(world, grid=OTHER_GRID)
+    response = client.post(reverse("cases:act", args=[stranger.pk, "handle"]), {"result": "x"})
+    assert response.status_code == 404
