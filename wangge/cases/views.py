@@ -34,7 +34,7 @@ from wangge.cases.photos import MAX_PER_CASE
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.cases.sla import sla_status
 from wangge.cases.workflow import TRANSITIONS
-from wangge.core.decorators import form_target
+from wangge.core.decorators import form_target, login_required_telling
 from wangge.core.errors import Conflict, DomainError
 from wangge.territory.models import Department
 
@@ -413,7 +413,7 @@ def _taken_away(request: HttpRequest, pk: int) -> HttpResponse | None:
 # --- patrol report --------------------------------------------------------------------------
 
 
-@login_required
+@login_required_telling
 @require_http_methods(["GET", "POST"])
 def patrol_report(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request.user)

@@ -5,10 +5,12 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 View = Callable[..., HttpResponse]
 
@@ -46,9 +48,38 @@ def form_target(back: Callable[..., str] | None = None) -> Callable[[View], View
                 return view(request, *args, **kwargs)
             target = back(request, *args, **kwargs) if back else _page_before(request)
             if not request.user.is_authenticated:
+                if request.method == "POST":
+                    session_expired(request)
                 return redirect_to_login(target)
             return redirect(target)
 
         return wrapped
 
     return decorate
+
+
+def session_expired(request: HttpRequest) -> None:
+    """Tell a person whose form arrived signed out that it was not saved (the sign-in page
+    shows it), instead of a sign-in page that says nothing and a form that comes back empty."""
+    messages.warning(
+        request,
+        _(
+            "登录已过期，刚才提交的内容没有保存。请登录后重新填写提交 "
+            "(your session expired: what you sent was not saved; sign in and send it again)"
+        ),
+    )
+
+
+def login_required_telling(view: View) -> View:
+    """`login_required` for a page with a form: a POST that arrives signed out is told that
+    nothing was saved (see `session_expired`) on its way to the sign-in page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.method == "POST":
+            session_expired(request)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped

@@ -328,3 +328,13 @@ def test_the_rows_stay_put_when_the_count_arrives(
     held[0].continue_()
     expect(page.get_by_test_id("total")).to_contain_text("共 1 件")
     assert row.bounding_box() == before
+
+    # The whole row opens the case, not only its title (18 px tall on a phone).
+    item = page.locator("#case-rows tr[data-case]").first
+    box = item.bounding_box()
+    assert box is not None and box["height"] >= 44
+    # A tap on the time at the card's right edge (the title's link covers the card).
+    cell = item.locator("td.c-time").bounding_box()
+    assert cell is not None
+    page.touchscreen.tap(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+    expect(page).to_have_url(re.compile(r"/cases/\d+/$"))

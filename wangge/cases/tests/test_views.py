@@ -1070,6 +1070,8 @@ def test_an_action_after_the_session_expired_leads_back_to_the_case(world: World
     )
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('accounts:login')}?next={detail}"
+    # The sign-in page says that what was sent was not saved.
+    assert "刚才提交的内容没有保存" in client.get(response["Location"]).content.decode()
     login_as(client, world.users["dispatcher"])
     response = client.get(act)  # where an older sign-in page sent people
     assert response.status_code == 302 and response["Location"] == detail
@@ -1088,6 +1090,17 @@ def test_a_form_posted_after_the_session_expired_leads_back_to_its_page(
     )
     elsewhere = client.post(target, {"id": "1"}, HTTP_REFERER="https://evil.example/registry/")
     assert elsewhere["Location"] == f"{reverse('accounts:login')}?next=/"
+
+
+def test_a_patrol_report_sent_signed_out_is_told_it_was_not_saved(client) -> None:
+    response = client.post(reverse("cases:report"), {"title": "井盖缺失"})
+    assert response.status_code == 302 and response["Location"].startswith(
+        reverse("accounts:login")
+    )
+    assert "刚才提交的内容没有保存" in client.get(response["Location"]).content.decode()
+    # A plain visit to the form while signed out says nothing of the kind.
+    quiet = client.get(client.get(reverse("cases:report"))["Location"]).content.decode()
+    assert "没有保存" not in quiet
 
 
 def test_a_department_returning_a_case_lands_on_its_to_do_list(world: World, client) -> None:
