@@ -159,6 +159,19 @@ def test_the_monthly_report_is_a_pdf_with_counters_rates_and_rankings(
     assert "暴露垃圾" in flat or "市容环境" in flat  # the category of the helper's cases
 
 
+def test_a_department_handlers_report_is_titled_with_the_department(world: World) -> None:
+    """It counts only the department's cases: it was titled as the whole district."""
+    from wangge.territory.models import Department
+
+    handler = world.users["department_handler"]
+    month = exports.Month.parse(timezone.localdate().strftime("%Y-%m"))
+    title = exports.report_context(user=handler, month=month)["title"]
+    department = Department.objects.get(pk=handler.memberships.get().department_id)
+    assert title.startswith(department.name)
+    district = exports.report_context(user=world.users["dispatcher"], month=month)["title"]
+    assert district.startswith(world.unit("110101").name)
+
+
 def test_a_report_of_a_unit_outside_the_scope_is_refused(world: World) -> None:
     with pytest.raises(DomainError) as error:
         actions.request_export(
