@@ -228,9 +228,12 @@ def _notify(
         return
     with translation.override(settings.LANGUAGE_CODE):
         title = str(title) % {k: str(v) for k, v in params.items()} if params else str(title)
+    dedupe_key = f"case:{case.pk}:event:{event.pk}:{kind}"
+    if audience:
+        dedupe_key += f":{audience}"
     notify.enqueue(
         kind=kind,
-        dedupe_key=f"case:{case.pk}:event:{event.pk}:{kind}{':' + audience if audience else ''}",
+        dedupe_key=dedupe_key,
         payload={
             "recipients": recipients,
             "title": title,

@@ -857,7 +857,8 @@ def rankings(
     }
 
 
-# What the units ranked beside the departments are, by the length of their codes.
+# What the units ranked beside the departments are, by the length of their codes (every
+# length child_length gives).
 RANKED_LEVEL_BY_LENGTH = {
     9: gettext_lazy("街道"),
     12: gettext_lazy("社区"),
@@ -917,7 +918,7 @@ def dashboard_data(
     # Ranked side by side: the streets for those who see whole streets (the district), else
     # the units one level below the user's own. A community's staff ranked "their street" on
     # their community's cases alone, under the street's name.
-    ranked_level = RANKED_LEVEL_BY_LENGTH.get(length, gettext_lazy("网格"))
+    ranked_level = RANKED_LEVEL_BY_LENGTH[length]  # child_length: 9, 12 or 15
     departments = by_department(user=user, period=period, now=now, base=base, clock=clock)
     return {
         "generated_at": timezone.localtime(now).isoformat(timespec="seconds"),
