@@ -12,90 +12,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
-from ninja.security import HttpBearer
 
-from wangge.accounts.actions import hash_token
-from wangge.accounts.models import ApiToken, User
+from wangge.apiauth import TokenAuth, check_token
 from wangge.core import ratelimit
-from wangge.core.errors import Conflict, DomainError, PermissionDenied
-from wangge.core.middleware import COUNTED
+from wangge.core.errors import Conflict, DomainError, NotAuthenticated, PermissionDenied
 from wangge.core.responses import too_many_requests
-from wangge.core.sql import Columns, prepared_cursor
-
-# How often a token's last_used_at is refreshed: not a write on every request.
-LAST_USED_RESOLUTION_SECONDS = 60
-
-
-_TOKEN = Columns(ApiToken, "token", ("user", "last_used_at"))
-_USER = Columns(User, "u")
-
-
-def _token_with_user(key_hash: str) -> ApiToken | None:
-    """The unrevoked token with this hash and its user, read on every API call: one plain
-    statement (the ORM's query building cost more than the query)."""
-    sql = _token_sql.get(connection.vendor)
-    if sql is None:
-        q = connection.ops.quote_name
-        # Only quoted identifiers from _meta are interpolated; the hash is a parameter.
-        sql = _token_sql[connection.vendor] = (
-            f"SELECT {_TOKEN.sql()}, {_USER.sql()}"  # noqa: S608
-            f" FROM {q(ApiToken._meta.db_table)} {q('token')}"
-            f" JOIN {q(User._meta.db_table)} {q('u')}"
-            f" ON {q('u')}.{q(str(User._meta.pk.column))} = {q('token')}.{q('user_id')}"
-            f" WHERE {q('token')}.{q('key_hash')} = %s AND {q('token')}.{q('revoked_at')} IS NULL"
-        )
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [key_hash])
-        values = cursor.fetchone()
-    if values is None:
-        return None
-    token: ApiToken = _TOKEN.load(values[: len(_TOKEN)])
-    token.user = _USER.load(values[len(_TOKEN) :])
-    return token
-
-
-_token_sql: dict[str, str] = {}
-
-
-class TokenAuth(HttpBearer):
-    """Bearer tokens, each limited to WANGGE_API_RATE_PER_TOKEN calls a minute; a call with a
-    token that is not valid counts against its address (WANGGE_API_RATE_PER_IP), as calls
-    without one do in RequestGuardMiddleware."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        row = _token_with_user(hash_token(token))
-        setattr(request, COUNTED, True)
-        if row is None or not row.user.is_active:
-            ratelimit.hit(
-                bucket="api-ip",
-                key=ratelimit.client_ip(request),
-                limit=settings.WANGGE_API_RATE_PER_IP,
-                window_seconds=60,
-            )
-            return None
-        ratelimit.hit(
-            bucket="api-token",
-            key=str(row.pk),
-            limit=settings.WANGGE_API_RATE_PER_TOKEN,
-            window_seconds=60,
-        )
-        now = timezone.now()
-        if (
-            row.last_used_at is None
-            or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
-        ):
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-        request.user = row.user
-        return row.user
 
 
 class Utf8JSONRenderer(JSONRenderer):
@@ -121,6 +49,10 @@ def _errors(
     errors: list[dict[str, Any]],
     headers: dict[str, str] | None = None,
 ) -> HttpResponse:
+    if status != 401 and not check_token(request):
+        # A cached token found revoked (or its user deactivated) on the way out: nothing but
+        # the 401 it would have had before the cache.
+        return _refused_token(request)
     response = api.create_response(request, {"errors": errors}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -140,6 +72,9 @@ def _status(exc: DomainError) -> int:
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    if isinstance(exc, NotAuthenticated):
+        check_token(request)  # forgets the cached token
+        return _refused_token(request)
     errors = getattr(exc, "errors", None) or [exc]
     return _errors(request, _status(exc), [e.as_dict() for e in errors])
 
@@ -237,6 +172,10 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _unauthenticated(request)
+
+
+def _unauthenticated(request: HttpRequest) -> HttpResponse:
     return _errors(
         request,
         401,
@@ -251,6 +190,21 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
         ],
         headers={"WWW-Authenticate": "Bearer"},
     )
+
+
+def _refused_token(request: HttpRequest) -> HttpResponse:
+    """401 for a cached token found no longer valid; it counts against its address too, as
+    TokenAuth counts a token that is not valid."""
+    try:
+        ratelimit.hit(
+            bucket="api-ip",
+            key=ratelimit.client_ip(request),
+            limit=settings.WANGGE_API_RATE_PER_IP,
+            window_seconds=60,
+        )
+    except ratelimit.RateLimited as exc:
+        return too_many_requests(request, retry_after=exc.retry_after)
+    return _unauthenticated(request)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -270,6 +224,8 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(ratelimit.RateLimited)
 def on_rate_limited(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
+    if not check_token(request):
+        return _refused_token(request)
     return too_many_requests(request, retry_after=exc.retry_after)
 
 

@@ -36,7 +36,7 @@ from wangge.cases.models import (
 )
 from wangge.cases.questions import clean_answers
 from wangge.cases.workflow import DESK, LEAD, REPORTER, TRANSITIONS, Transition
-from wangge.core.errors import Conflict, DomainError, PermissionDenied
+from wangge.core.errors import Conflict, DomainError, NotAuthenticated, PermissionDenied
 from wangge.core.validators import MOBILE_RE
 from wangge.dashboard import actions as stats
 from wangge.notifications import actions as notify
@@ -407,8 +407,13 @@ def create_case(
     idempotency_key: str | None = None,
     external_ref: str = "",
     created_at: datetime | None = None,
+    token_id: int | None = None,
 ) -> Case:
     """Take in a case. With an idempotency key, a retry returns the case the first call made.
+
+    `token_id`: the API token the caller was let in with, not yet checked in this request
+    (wangge.apiauth.TokenAuth took it from its cache): checked in the same read, and refused with
+    NotAuthenticated before anything else once revoked or its user deactivated.
 
     `category` is a Category or its code (the API passes the code: it is then read in the one
     statement that reads everything intake checks, wangge.cases.intake.read_context).
@@ -423,7 +428,12 @@ def create_case(
         lat=lat,
         locate=grid is None and point_error is None,
         idempotency_key=idempotency_key or None,
+        token_id=token_id,
     )
+    if not context.token_valid:
+        raise NotAuthenticated(
+            _("令牌已失效 (the token is no longer valid)"), field="Authorization"
+        )
     if context.existing_id is not None:
         return Case.objects.get(pk=context.existing_id)
     if context.category is None:

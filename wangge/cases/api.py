@@ -16,6 +16,7 @@ from pydantic import Field
 
 from wangge.accounts.models import User
 from wangge.accounts.scope import scope_of
+from wangge.apiauth import UNCHECKED, TokenAuth
 from wangge.cases import actions, selectors
 from wangge.cases.models import ApprovalKind, Case, CaseEvent
 from wangge.cases.models import Status as CaseStatus
@@ -337,6 +338,9 @@ class CaseIn(Schema):
 
 @router.post(
     "/cases",
+    # The intake's one read checks the token again: a token this process knows is not read
+    # on its own first (wangge.apiauth.TokenAuth).
+    auth=TokenAuth(checked_later=True),
     response={201: CaseCreatedOut, **ERRORS},
     summary="Report a case",
     description="Errors about the point (missing, outside every grid) name the field `location`.",
@@ -365,6 +369,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
         idempotency_key=f"api:{user.pk}:{payload.idempotency_key}"
         if payload.idempotency_key
         else None,
+        token_id=unchecked[0] if (unchecked := getattr(request, UNCHECKED, None)) else None,
     )
     if "events" not in getattr(case, "_prefetched_objects_cache", {}):
         # A replay of an idempotent request: the stored case, read like any other.

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from wangge.accounts.models import ApiToken, User
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, PriorityPolicy
 from wangge.core.errors import Conflict
 from wangge.core.sql import Columns, Insert, prepared_cursor
@@ -53,6 +54,7 @@ class Context:
     policy: PriorityPolicy | None
     grid: OrgUnit | None
     calendar_revision: str
+    token_valid: bool = True
 
 
 def _read_sql(*, by_code: bool, with_grid: bool) -> str:
@@ -67,6 +69,11 @@ def _read_sql(*, by_code: bool, with_grid: bool) -> str:
         single(TerritoryState, "boundary_version"),
         single(CalendarState, "revision"),
         f"(SELECT {q('id')} FROM {case_table} WHERE {q('idempotency_key')} = %s)",
+        # The API token the caller took from its cache (wangge.apiauth.TokenAuth): still valid?
+        f"(SELECT {q('t')}.{q('user_id')} FROM {q(ApiToken._meta.db_table)} {q('t')}"
+        f" JOIN {q(User._meta.db_table)} {q('tu')} ON {q('tu')}.{q('id')} = {q('t')}.{q('user_id')}"
+        f" WHERE {q('t')}.{q('id')} = %s AND {q('t')}.{q('revoked_at')} IS NULL"
+        f" AND {q('tu')}.{q('is_active')})",
     ]
     joins = []
     if by_code:
@@ -105,10 +112,12 @@ def read_context(
     lat: float | None,
     locate: bool,
     idempotency_key: str | None,
+    token_id: int | None = None,
 ) -> tuple[Context, int | None]:
     """One statement (two when this process's point → grid index was out of date).
 
     Returns the context and the located grid's id (None: outside every grid, or not asked).
+    `token_id`: an API token not yet checked in this request (Context.token_valid says).
     `category` is a code to read, or a Category the caller has; `locate`: find the grid of
     (lon, lat) (the caller has checked that both are valid numbers).
     """
@@ -120,7 +129,7 @@ def read_context(
     for _attempt in range(MAX_REREADS + 1):
         version: int | None = None
         grid_id: int | None = None
-        params: list[Any] = [idempotency_key]
+        params: list[Any] = [idempotency_key, token_id]
         if by_code:
             params += [category, priority]
         else:
@@ -151,7 +160,7 @@ def read_context(
             _("辖区边界正在修改，请稍后重试 (boundaries are being edited; try again)"),
             field="location",
         )
-    i = 3
+    i = 4
     found: Category | None
     if by_code:
         found = _CATEGORY.load(row[i : i + len(_CATEGORY)])
@@ -174,6 +183,7 @@ def read_context(
         policy=policy,
         grid=grid,
         calendar_revision=str(row[1] or ""),
+        token_valid=token_id is None or row[3] is not None,
     )
     return context, grid_id
 

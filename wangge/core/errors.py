@@ -37,3 +37,11 @@ class PermissionDenied(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     http_status = 409
+
+
+class NotAuthenticated(DomainError):
+    """The caller's credentials turned out not to be valid (an API token revoked, its user
+    deactivated) after the request was let in."""
+
+    code = "unauthenticated"
+    http_status = 401

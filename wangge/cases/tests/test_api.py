@@ -120,6 +120,95 @@ def test_it_refuses_the_token_of_a_deactivated_user(client: Client, world: World
     assert response.status_code == 401
 
 
+# Intake takes a token this process has read from its cache and checks it in the intake's own
+# read (wangge.apiauth.TokenAuth(checked_later=True)): a revoked token must still get 401 on
+# every path, and no case.
+
+
+def _intake_with_a_cached_token(client: Client, world: World) -> tuple[Any, dict[str, str]]:
+    token, raw = issue_token(user=world.users["dispatcher"], name="hotline")
+    headers = {"Authorization": f"Bearer {raw}"}
+    for _ in range(2):  # the first call writes last_used_at and is not cached; the second is
+        response = client.post(
+            "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
+        )
+        assert response.status_code == 201, response.content
+    return token, headers
+
+
+def test_intake_does_not_read_a_known_token_on_its_own(
+    client: Client, world: World, django_assert_max_num_queries: Any
+) -> None:
+    _token, headers = _intake_with_a_cached_token(client, world)
+    with django_assert_max_num_queries(16) as queries:
+        response = client.post(
+            "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
+        )
+    assert response.status_code == 201
+    token_reads = [q["sql"] for q in queries.captured_queries if "key_hash" in q["sql"]]
+    assert token_reads == []
+    # The intake's own read asked whether the token is still valid.
+    assert any("revoked_at" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "valid",
+        "schema_error",  # refused by the schema before the view runs
+        "bad_photo",  # refused by the view before the intake reads anything
+        "unknown_category",  # refused after the intake's read
+        "not_json",
+    ],
+)
+def test_a_cached_token_revoked_gets_401_on_every_path(
+    client: Client, world: World, body: str
+) -> None:
+    token, headers = _intake_with_a_cached_token(client, world)
+    before = Case.objects.count()
+    revoke_token(token=token)
+    payloads = {
+        "valid": json.dumps(intake(world)),
+        "schema_error": json.dumps(intake(world, title=None)),
+        "bad_photo": json.dumps(intake(world, photos=["bm90IGEgcGhvdG8="])),
+        "unknown_category": json.dumps(intake(world, category="no_such_category")),
+        "not_json": "{not json",
+    }
+    response = client.post("/api/v1/cases", payloads[body], "application/json", headers=headers)
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert only_error(response)["field"] == "Authorization"
+    assert Case.objects.count() == before
+    # And the next call reads the token again: still refused.
+    again = client.post(
+        "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
+    )
+    assert again.status_code == 401
+
+
+def test_a_cached_token_of_a_user_deactivated_since_gets_401(client: Client, world: World) -> None:
+    _token, headers = _intake_with_a_cached_token(client, world)
+    before = Case.objects.count()
+    User.objects.filter(pk=world.users["dispatcher"].pk).update(is_active=False)
+    response = client.post(
+        "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
+    )
+    assert response.status_code == 401
+    assert Case.objects.count() == before
+
+
+def test_a_cached_token_revoked_over_its_limit_gets_401_not_429(
+    client: Client, world: World, settings: Any
+) -> None:
+    token, headers = _intake_with_a_cached_token(client, world)
+    revoke_token(token=token)
+    settings.WANGGE_API_RATE_PER_TOKEN = 1  # already over it
+    response = client.post(
+        "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
+    )
+    assert response.status_code == 401
+
+
 def test_a_token_records_when_it_was_last_used(api_as: Any, world: World) -> None:
     api = api_as("dispatcher")
     api.get("/cases")
