@@ -121,14 +121,17 @@ def count_cases() -> int:
 # --- the server ----------------------------------------------------------------------------
 
 
-def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], port: int, workers: int | None, threads: int
+) -> subprocess.Popen:
+    """gunicorn as production runs it: its settings from gunicorn.conf.py in the checkout (one
+    worker per core), unless `workers` says otherwise."""
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "wangge.wsgi:application",
         "--bind",
         f"{HOST}:{port}",
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers else []),
         "--log-level",
         "warning",
         "--graceful-timeout",
@@ -284,7 +287,12 @@ def small_jpeg() -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: gunicorn.conf.py's, one per core)",
+    )
     parser.add_argument("--threads", type=int, default=1, help=">1: gthread workers")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client connections")
     parser.add_argument("--seconds", type=float, default=12.0, help="time per endpoint")
@@ -325,6 +333,9 @@ def main() -> None:
         port = free_port()
         server = start_server(env, port, args.workers, args.threads)
         wait_ready(port, server)
+        worker_count = len(
+            Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        )
 
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         photo = base64.b64encode(small_jpeg()).decode()
@@ -392,7 +403,7 @@ def main() -> None:
         trivial = results[0][1].rate()
         print()
         print(
-            f"gunicorn {args.workers} worker(s)"
+            f"gunicorn {worker_count} worker(s)"
             + (f" × {args.threads} threads" if args.threads > 1 else "")
             + f", {args.clients} clients, {args.seconds:.0f} s per endpoint in {args.rounds} turns"
             + f", {os.cpu_count()} CPUs, load average before {load_before:.1f}"
