@@ -417,7 +417,7 @@ def case_page(*, user: Any, filters: CaseFilters, cursor: str = "", limit: int =
         merged = keys[0].union(*keys[1:], all=True).order_by("-created_at", "-id")[: limit + 1]
         qs = Case.objects.filter(pk__in=[pk for _created, pk in merged])
     rows = list(
-        qs.select_related("category", "grid", "lead_department", "handling_unit")
+        qs.select_related("category", "grid", "lead_department", "handling_unit", "lead_worker")
         # The units' boundary GeoJSON is large and no list row shows it.
         .defer("grid__boundary", "handling_unit__boundary")
         .order_by("-created_at", "-id")[: limit + 1]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from wangge.accounts.models import User
 from wangge.accounts.scope import scope_of
 from wangge.cases.models import OPEN_STATUSES, Category, Priority, Rating, Source, Status
 from wangge.cases.selectors import CaseFilters, case_list
@@ -51,6 +52,7 @@ LEDGER_FIELDS = (
     "paused_at",
     "outcome",
     "rating",
+    "lead_worker_id",
 )
 
 
@@ -69,7 +71,7 @@ def ledger_headers() -> list[str]:
         _("地址"),
         _("联系人"),
         _("联系电话"),
-        _("主办部门"),
+        _("主办"),
         _("上报时间"),
         _("受理时间"),
         _("分拨时间"),
@@ -112,6 +114,7 @@ class _Names:
             for c in Category.objects.select_related("parent")
         }
         self.departments: dict[int, str] = {}
+        self.workers: dict[int, str] = {}
         self.units: dict[str, str] = {}
 
     def load(self, rows: list[tuple[Any, ...]]) -> None:
@@ -119,6 +122,14 @@ class _Names:
         if departments:
             self.departments.update(
                 Department.objects.filter(pk__in=departments).values_list("pk", "name")
+            )
+        workers = {r[22] for r in rows if r[22] and r[22] not in self.workers}
+        if workers:
+            self.workers.update(
+                (pk, display_name or username)
+                for pk, display_name, username in User.objects.filter(pk__in=workers).values_list(
+                    "pk", "display_name", "username"
+                )
             )
         codes: set[str] = set()
         for r in rows:
@@ -202,7 +213,7 @@ def ledger_row(
         row[8],
         row[9],
         mask_mobile(row[10]),  # PIPL: the ledger never carries a full phone number
-        names.departments.get(row[11], "") if row[11] else "",
+        _lead(row, names),
         _local(row[12]),
         _local(row[13]),
         _local(row[14]),
@@ -213,6 +224,15 @@ def ledger_row(
         labels.outcomes.get(row[20], ""),
         labels.ratings.get(row[21], "") if row[21] else "",
     ]
+
+
+def _lead(row: tuple[Any, ...], names: _Names) -> str:
+    """The lead: a department by name, or a grid worker by name and role (as the case shows)."""
+    if row[11]:
+        return names.departments.get(row[11], "")
+    if row[22]:
+        return _("%(name)s（网格员）") % {"name": names.workers.get(row[22], "")}
+    return ""
 
 
 def write_ledger(*, qs: Any, path: Path, progress: Callable[[int], None] | None = None) -> int:

@@ -380,6 +380,20 @@ def test_the_list_page_runs_a_bounded_number_of_queries(
     assert len(response.context["rows"]) == 12
 
 
+def test_a_list_row_names_the_grid_worker_who_leads_the_case(
+    client, world: World, django_assert_max_num_queries
+) -> None:
+    led = handled_by_grid_worker(world)
+    for _ in range(3):
+        handled_by_grid_worker(world)
+    login_as(client, world.users["dispatcher"])
+    client.get(reverse("cases:list"))  # warm the session
+    with django_assert_max_num_queries(11):  # the workers come with the rows, not one by one
+        body = html(client.get(reverse("cases:list")))
+    row = body.split(f'data-case="{led.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert f"{world.users['grid_worker'].display_name}（网格员）" in row
+
+
 # --- case detail ----------------------------------------------------------------------------
 
 

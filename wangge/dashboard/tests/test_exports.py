@@ -13,7 +13,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from wangge.cases.models import Case, Rating, Status
-from wangge.cases.tests.helpers import case_in, do, report
+from wangge.cases.tests.helpers import case_in, do, handled_by_grid_worker, report
 from wangge.core.errors import DomainError
 from wangge.core.tests.fixtures import World, login_as
 from wangge.dashboard import actions, exports
@@ -88,6 +88,25 @@ def test_the_ledger_has_chinese_headers_masked_phones_and_the_lists_filters(
     assert row["状态"] == "已办结" and row["评价"] == "满意"
     assert row["联系电话"] == "139****2222"  # the helper's reporter_phone 13911112222
     assert row["网格"] and row["街道"] and row["上报时间"].year == timezone.localdate().year
+
+
+def test_the_ledger_names_the_lead_department_or_grid_worker(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    by_worker = handled_by_grid_worker(world)
+    by_department = case_in(world, Status.IN_PROGRESS)
+    waiting = report(world)
+    export = _export(
+        world.users["dispatcher"], ExportKind.CASES_XLSX, {}, django_capture_on_commit_callbacks
+    )
+    sheet = load_workbook(export.file.open("rb"), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    lead = {row[0]: dict(zip(rows[0], row, strict=True))["主办"] for row in rows[1:]}
+    worker = world.users["grid_worker"]
+    assert lead[by_worker.tracking_code] == f"{worker.display_name}（网格员）"
+    assert by_department.lead_department is not None
+    assert lead[by_department.tracking_code] == by_department.lead_department.name
+    assert lead[waiting.tracking_code] is None  # an empty cell
 
 
 def test_the_ledger_holds_only_the_users_subtree(
