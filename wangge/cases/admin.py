@@ -20,6 +20,7 @@ class CategoryForm(forms.ModelForm):
         fields = [
             "code",
             "name",
+            "name_en",
             "parent",
             "icon",
             "default_department_kind",
@@ -65,6 +66,7 @@ class CategoryAdmin(admin.ModelAdmin):
     form = CategoryForm
     list_display = [
         "name",
+        "name_en",
         "code",
         "parent",
         "default_department_kind",
@@ -76,7 +78,7 @@ class CategoryAdmin(admin.ModelAdmin):
         "sort_order",
     ]
     list_filter = ["parent", "priority", "resolution_unit", "is_active"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "name_en", "code"]
     list_editable = ["is_active", "sort_order"]
 
 

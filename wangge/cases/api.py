@@ -39,6 +39,7 @@ ERRORS = CASE_ERRORS
 class CategoryOut(Schema):
     code: str
     name: str
+    name_en: str = Field(description="the English name; empty when none is set")
     parent: str | None = Field(None, description="the class (大类) code; empty for a class")
     icon: str
     priority: str
@@ -58,6 +59,7 @@ def categories(request: HttpRequest) -> Any:
         {
             "code": c.code,
             "name": c.name,
+            "name_en": c.name_en,
             "parent": c.parent.code if c.parent else None,
             "icon": c.icon,
             "priority": c.priority,

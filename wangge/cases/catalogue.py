@@ -118,6 +118,57 @@ CATALOGUE: list[tuple[str, str, str, list[tuple[str, str, str, str, int, int, st
     ),
 ]
 
+# The names English pages show (Category.name_en), by code.
+ENGLISH_NAMES: dict[str, str] = {
+    "livelihood": "Livelihood services",
+    "elderly_care": "Elderly care",
+    "employment": "Jobs and social insurance",
+    "medical": "Health care",
+    "property_service": "Property management",
+    "utilities": "Water, power, gas, heating",
+    "livelihood_other": "Other livelihood matters",
+    "policy": "Policy questions",
+    "policy_social_security": "Social and medical insurance policy",
+    "policy_household": "Household registration and ID papers",
+    "policy_housing": "Housing support",
+    "policy_subsidy": "Subsidy applications",
+    "dispute": "Disputes",
+    "dispute_neighbour": "Neighbour disputes",
+    "dispute_property": "Property management disputes",
+    "dispute_labour": "Labour disputes",
+    "dispute_family": "Marriage and family disputes",
+    "safety": "Safety hazards",
+    "fire_hazard": "Fire hazards",
+    "gas_hazard": "Gas hazards",
+    "building_safety": "Unsafe buildings",
+    "ebike_charging": "Unsafe e-bike charging",
+    "environment": "Cityscape and environment",
+    "exposed_garbage": "Exposed rubbish",
+    "debris": "Piled-up rubbish and debris",
+    "dirty_road": "Dirty roads",
+    "green_space": "Untidy green spaces",
+    "graffiti": "Graffiti",
+    "advertising": "Advertising",
+    "illegal_flyers": "Illegal flyers",
+    "outdoor_ads": "Unauthorised outdoor ads",
+    "construction": "Construction",
+    "construction_noise": "Construction noise",
+    "construction_dust": "Construction dust",
+    "road_occupation": "Unauthorised roadworks",
+    "street_order": "Street order",
+    "street_vendors": "Unlicensed street vendors",
+    "outside_shop": "Trading outside shops",
+    "bike_parking": "Badly parked bicycles and e-bikes",
+    "car_parking": "Illegally parked cars",
+    "emergency": "Emergencies",
+    "waterlogging": "Flooded roads",
+    "manhole": "Missing or broken manhole covers",
+    "road_collapse": "Road collapses",
+    "pipe_burst": "Burst water mains",
+    "other": "Other",
+    "other_issue": "Other issues",
+}
+
 EXTRA_QUESTIONS: dict[str, list[dict[str, Any]]] = {
     "elderly_care": [
         {"key": "age", "label": "老人年龄", "type": "number", "required": False},
@@ -148,9 +199,21 @@ PRIORITY_POLICIES: list[tuple[str, int | None, int | None]] = [
 def seed_categories(category_model: Any, policy_model: Any) -> int:
     """Add the catalogue's missing categories and policies; returns how many rows were added."""
     added = 0
+    # Migration 0002 seeds with the model as it was then, before the English names.
+    has_english = any(f.name == "name_en" for f in category_model._meta.get_fields())
+
+    def english(code: str) -> dict[str, str]:
+        return {"name_en": ENGLISH_NAMES.get(code, "")} if has_english else {}
+
     for order, (code, name, icon, subs) in enumerate(CATALOGUE):
         parent, created = category_model.objects.get_or_create(
-            code=code, defaults={"name": name, "icon": icon, "sort_order": order * 100}
+            code=code,
+            defaults={
+                "name": name,
+                "icon": icon,
+                "sort_order": order * 100,
+                **english(code),
+            },
         )
         added += created
         for sub_order, (
@@ -166,6 +229,7 @@ def seed_categories(category_model: Any, policy_model: Any) -> int:
                 code=sub_code,
                 defaults={
                     "name": sub_name,
+                    **english(sub_code),
                     "parent": parent,
                     "icon": icon,
                     "default_department_kind": dept,

@@ -7,6 +7,7 @@ wangge.cases.workflow; every change writes a CaseEvent in the same transaction.
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Least
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from wangge.territory.models import DepartmentKind
@@ -83,6 +84,9 @@ class Category(models.Model):
 
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(
+        _("英文名称"), max_length=80, blank=True, help_text=_("英文页面显示；空则显示中文名称")
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("大类"),
@@ -125,7 +129,21 @@ class Category(models.Model):
         ordering = ["sort_order", "code"]
 
     def __str__(self) -> str:
-        return f"{self.parent.name} / {self.name}" if self.parent_id and self.parent else self.name
+        return (
+            f"{self.parent.label} / {self.label}" if self.parent_id and self.parent else self.label
+        )
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language (the English name on English pages, if set)."""
+        return category_label(self.name, self.name_en)
+
+
+def category_label(name: str, name_en: str | None) -> str:
+    """A category's name in the active language, from its two stored names."""
+    if name_en and (translation.get_language() or "").startswith("en"):
+        return name_en
+    return name
 
 
 class PriorityPolicy(models.Model):

@@ -810,8 +810,10 @@ def public_map_cases(
             "created_at",
             "closed_at",
             "category__name",
+            "category__name_en",
             "category__parent__code",
             "category__parent__name",
+            "category__parent__name_en",
             "category__parent__icon",
         )[:limit]
     )

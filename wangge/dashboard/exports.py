@@ -110,7 +110,7 @@ class _Names:
 
     def __init__(self) -> None:
         self.categories = {
-            c.pk: (c.parent.name if c.parent else c.name, c.name)
+            c.pk: (c.parent.label if c.parent else c.label, c.label)
             for c in Category.objects.select_related("parent")
         }
         self.departments: dict[int, str] = {}

@@ -743,7 +743,7 @@ def by_category(
         category = categories.get(pk)
         top = category.parent if category and category.parent else category
         code = top.code if top else str(pk)
-        labels[code] = top.name if top else str(pk)
+        labels[code] = top.label if top else str(pk)
         for k, v in s.items():
             merged[code][k] += v
     rows = [

@@ -11,7 +11,7 @@ from django.utils import timezone
 from shapely.geometry import mapping, shape
 
 from wangge.cases import selectors as case_selectors
-from wangge.cases.models import Category, Status
+from wangge.cases.models import Category, Status, category_label
 from wangge.public.present import PLAIN_STATUS
 from wangge.territory.geo import rounded_coordinates
 from wangge.territory.models import Level, OrgUnit, TerritoryState
@@ -47,7 +47,7 @@ def report_categories() -> tuple[list[CategoryChoice], list[tuple[str, list[Cate
     subs: list[CategoryChoice] = []
     for c in case_selectors.category_list():
         if c.parent_id is None:
-            groups.setdefault(c.pk, (c.name, []))
+            groups.setdefault(c.pk, (c.label, []))
             continue
         parent = c.parent
         if parent is None or not parent.is_active:
@@ -55,12 +55,12 @@ def report_categories() -> tuple[list[CategoryChoice], list[tuple[str, list[Cate
         choice = CategoryChoice(
             pk=c.pk,
             code=c.code,
-            name=c.name,
+            name=c.label,
             icon=c.icon or parent.icon,
-            group=parent.name,
+            group=parent.label,
             questions=tuple(c.questions or ()),
         )
-        groups.setdefault(parent.pk, (parent.name, []))[1].append(choice)
+        groups.setdefault(parent.pk, (parent.label, []))[1].append(choice)
         subs.append(choice)
     order = {c.pk: i for i, c in enumerate(subs)}
     popular = sorted(subs, key=lambda c: (-usage.get(c.pk, 0), order[c.pk]))
@@ -134,9 +134,11 @@ def map_features(*, category: str = "") -> dict[str, Any]:
             },
             "properties": {
                 "class": r["category__parent__code"] or "",
-                "class_name": r["category__parent__name"] or "",
+                "class_name": category_label(
+                    r["category__parent__name"] or "", r["category__parent__name_en"]
+                ),
                 "icon": r["category__parent__icon"] or "",
-                "category": r["category__name"],
+                "category": category_label(r["category__name"], r["category__name_en"]),
                 "open": r["status"] != Status.CLOSED,
                 "status": labels.get(r["status"], r["status"]),
                 "reported": timezone.localdate(r["created_at"]).isoformat(),

@@ -160,7 +160,7 @@ def nearby(request: HttpRequest) -> JsonResponse:
     cases = [
         {
             "title": public_title(item.case),
-            "category": item.case.category.name,
+            "category": item.case.category.label,
             "status": status_label(item.case),
             "distance_m": int(round(item.distance_m / 10) * 10),
             "reported": timezone.localdate(item.case.created_at).isoformat(),

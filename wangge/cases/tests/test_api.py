@@ -829,6 +829,7 @@ def test_categories_lists_classes_and_sub_classes_with_questions(api_as: Any, wo
     utilities = by_code["utilities"]
     assert utilities["parent"] == "livelihood"
     assert utilities["resolution_unit"] == "hours"
+    assert (utilities["name"], utilities["name_en"]) == ("水电气热", "Water, power, gas, heating")
     assert [q["key"] for q in utilities["questions"]] == ["utility", "households"]
 
 

@@ -1039,6 +1039,34 @@ def test_the_list_names_its_to_do_queue_in_the_readers_language(world: World, cl
     assert chip.findall(english.content.decode()) == ["To-do: Due soon"]
 
 
+def test_english_pages_name_categories_in_english(world: World, client) -> None:
+    case = report(world)  # 暴露垃圾 (exposed_garbage), seeded with its English name
+    assert case.category.name_en == "Exposed rubbish"
+    login_as(client, world.users["dispatcher"])
+    with translation.override(translation.get_language()):
+        chinese = client.get(reverse("cases:list")).content.decode()
+        english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        detail = client.get(
+            reverse("cases:detail", args=[case.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+    row = re.compile(rf'data-case="{case.pk}">.*?</tr>', re.S)
+    assert "暴露垃圾" in row.search(chinese).group(0)  # type: ignore[union-attr]
+    english_row = row.search(english).group(0)  # type: ignore[union-attr]
+    assert "Exposed rubbish" in english_row and "暴露垃圾" not in english_row
+    assert "Cityscape and environment / Exposed rubbish" in detail
+
+
+def test_a_category_without_an_english_name_shows_its_chinese_name(world: World) -> None:
+    sub = category("exposed_garbage")
+    sub.name_en = ""
+    with translation.override("en"):
+        assert sub.label == "暴露垃圾"
+        sub.name_en = "Exposed rubbish"
+        assert sub.label == "Exposed rubbish"
+    with translation.override("zh-hans"):
+        assert sub.label == "暴露垃圾"
+
+
 def test_a_building_head_sees_their_own_reports_not_their_grids_cases(world: World, client) -> None:
     """A building head's scope is their own buildings (DOMAIN.md §2): a neighbour's complaint
     in the same grid, with the neighbour's phone number, is not theirs to read."""
