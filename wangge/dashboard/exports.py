@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from wangge.accounts.models import User
-from wangge.accounts.scope import scope_of
 from wangge.cases.models import OPEN_STATUSES, Category, Priority, Rating, Source, Status
 from wangge.cases.selectors import CaseFilters, case_list
 from wangge.core.validators import mask_mobile
@@ -371,16 +370,6 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _report_owner(user: Any, root: Any) -> str:
-    """Whose report it is: the unit, or for those who see only their departments' cases (a
-    department handler) the departments: their report counts nothing else."""
-    scope = scope_of(user)
-    if not scope.is_superuser and not scope.unit_codes and scope.department_ids:
-        names = Department.objects.filter(pk__in=scope.department_ids).order_by("name")
-        return "、".join(names.values_list("name", flat=True))
-    return str(root.name) if root else str(_("辖区"))
-
-
 def report_context(
     *, user: Any, month: Month, scope_code: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -422,7 +411,7 @@ def report_context(
     return {
         "title": _("%(unit)s %(year)d年%(month)d月 办件月报")
         % {
-            "unit": _report_owner(user, root),
+            "unit": selectors.owner_name(user, root),
             "year": month.first.year,
             "month": month.first.month,
         },

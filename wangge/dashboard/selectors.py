@@ -888,6 +888,16 @@ def shared_reads(
     return clock, base
 
 
+def owner_name(user: Any, root: Any) -> str:
+    """Whose dashboard or report it is: the unit, or for those who see only their departments'
+    cases (a department handler) the departments: their figures count nothing else."""
+    scope = scope_of(user)
+    if not scope.is_superuser and not scope.unit_codes and scope.department_ids:
+        names = Department.objects.filter(pk__in=scope.department_ids).order_by("name")
+        return "、".join(names.values_list("name", flat=True))
+    return str(root.name) if root else str(_("辖区"))
+
+
 def dashboard_data(
     *,
     user: Any,
@@ -922,7 +932,9 @@ def dashboard_data(
     departments = by_department(user=user, period=period, now=now, base=base, clock=clock)
     return {
         "generated_at": timezone.localtime(now).isoformat(timespec="seconds"),
-        "root": {"code": root.code, "name": root.name, "level": root.level} if root else None,
+        "root": {"code": root.code, "name": owner_name(user, root), "level": root.level}
+        if root
+        else None,
         **head,
         "by_unit": [r.as_dict() for r in units],
         "by_department": [r.as_dict() for r in departments],

@@ -21,6 +21,24 @@ def test_it_shows_the_counters_on_the_page(world: World, client: Any) -> None:
     assert 'href="/dashboard/"' in html  # the nav link
 
 
+def test_a_department_handlers_dashboard_is_headed_with_the_department(
+    world: World, client: Any
+) -> None:
+    """Its figures count only the department's cases: it was headed with the district."""
+    from wangge.territory.models import Department
+
+    handler = world.users["department_handler"]
+    department = Department.objects.get(pk=handler.memberships.get().department_id)
+    login_as(client, handler)
+    for url in ("/dashboard/", "/dashboard/screen/"):
+        html = client.get(url).content.decode()
+        assert f"<span data-root>{department.name}</span>" in html, url
+    assert client.get("/dashboard/data.json").json()["root"]["name"] == department.name
+    login_as(client, world.users["dispatcher"])
+    district = world.unit("110101").name
+    assert f"<span data-root>{district}</span>" in client.get("/dashboard/").content.decode()
+
+
 def test_the_big_screen_renders_with_the_same_data(world: World, client: Any) -> None:
     case_in(world, Status.IN_PROGRESS)
     login_as(client, world.users["leader"])
