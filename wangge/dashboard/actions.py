@@ -428,7 +428,10 @@ def request_export(*, actor: Any, kind: str, params: dict[str, Any]) -> "Export"
             try:
                 selectors.root_unit(user=actor, scope_code=unit)
             except Http404:
-                raise DomainError(_("辖区不存在 (unknown unit)"), field="unit") from None
+                raise DomainError(
+                    _("辖区不存在或不在您的范围内 (unknown unit, or outside your area)"),
+                    field="unit",
+                ) from None
         clean = {"month": f"{month.first:%Y-%m}", "unit": unit}
     else:
         raise DomainError(_("导出类型无效 (unknown export kind)"), field="kind")

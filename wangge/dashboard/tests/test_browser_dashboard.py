@@ -140,3 +140,31 @@ def test_on_a_phone_the_dashboard_fits_the_screen_in_both_languages(
         assert width <= phone.viewport_size["width"], (language, width)
     phone.context.clear_cookies(name="django_language")
     assert phone.wangge_errors == []
+
+
+def _notes(page: Any, chart: str) -> list[str]:
+    """The texts an ECharts chart draws over its canvas (its graphic elements)."""
+    return page.evaluate(
+        """name => {
+            const box = document.querySelector(`[data-chart="${name}"]`);
+            const option = window.echarts.getInstanceByDom(box).getOption();
+            return (option.graphic || []).flatMap(g => g.elements || [])
+                .map(e => (e.style || {}).text).filter(Boolean);
+        }""",
+        chart,
+    )
+
+
+def test_charts_of_an_empty_period_say_there_is_no_data(
+    live_server: Any, world: World, page: Any, login_page: Any
+) -> None:
+    _demo_cases(world)
+    login_page(page, live_server, world.users["dispatcher"])
+    page.goto(f"{live_server.url}/dashboard/")
+    expect(page.locator('[data-chart="category"] canvas')).to_have_count(1)
+    assert _notes(page, "category") == [] and _notes(page, "trend") == []
+
+    page.goto(f"{live_server.url}/dashboard/?date_from=2001-01-01&date_to=2001-01-31")
+    expect(page.locator('[data-chart="category"] canvas')).to_have_count(1)
+    assert _notes(page, "category") == ["暂无数据"]
+    assert _notes(page, "trend") == ["暂无数据"]

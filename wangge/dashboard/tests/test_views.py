@@ -48,6 +48,15 @@ def test_the_big_screen_renders_with_the_same_data(world: World, client: Any) ->
     assert b"echarts.min.js" in response.content
 
 
+def test_the_big_screen_says_which_period_it_shows(world: World, client: Any) -> None:
+    login_as(client, world.users["leader"])
+    assert 'data-testid="period"' not in client.get("/dashboard/screen/").content.decode()
+    html = client.get("/dashboard/screen/?date_from=2026-10-01&date_to=2026-10-31").content
+    assert "上报日期 2026-10-01 – 2026-10-31" in html.decode()
+    html = client.get("/dashboard/screen/?date_from=2026-10-01").content
+    assert "上报日期 2026-10-01 – …" in html.decode()
+
+
 def test_the_json_endpoint_returns_fresh_numbers(world: World, client: Any) -> None:
     login_as(client, world.users["dispatcher"])
     assert client.get("/dashboard/data.json").json()["counters"]["total"] == 0

@@ -126,10 +126,24 @@
   }
 
   var text = dark ? "#cfe3ff" : "#333";
+  // A chart with nothing to draw says so (an empty period left blank axes and a blank ring).
+  function emptyNote(isEmpty) {
+    return {
+      elements: isEmpty
+        ? [{ type: "text", left: "center", top: "middle", silent: true,
+             style: { text: W.empty, fill: dark ? "#8fa8c8" : "#888", fontSize: 14 } }]
+        : [],
+    };
+  }
+  function total(rows, key) {
+    return rows.reduce(function (sum, r) { return sum + (r[key] || 0); }, 0);
+  }
+  var REPLACE_NOTE = { replaceMerge: ["graphic"] };
   function drawCharts(data) {
     var trend = chart("trend");
     if (trend) {
       trend.setOption({
+        graphic: emptyNote(!total(data.trend, "total") && !total(data.trend, "closed")),
         backgroundColor: "transparent",
         tooltip: { trigger: "axis" },
         legend: { top: 0, data: [W.received, W.closed], textStyle: { color: text } },
@@ -140,28 +154,34 @@
           { name: W.received, type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: data.trend.map(function (d) { return d.total; }) },
           { name: W.closed, type: "line", smooth: true, data: data.trend.map(function (d) { return d.closed; }) },
         ],
-      });
+      }, REPLACE_NOTE);
     }
     var category = chart("category");
     if (category) {
       category.setOption({
+        graphic: emptyNote(!total(data.by_category, "total")),
         backgroundColor: "transparent",
         tooltip: { trigger: "item" },
         // Every class is named in the legend, even when its slice is too thin for a label.
         legend: { type: "scroll", bottom: 0, textStyle: { color: text } },
         series: [{
-          type: "pie", radius: ["30%", "58%"], center: ["50%", "44%"],
-          label: { color: text, width: 84, overflow: "break" },
-          labelLayout: { hideOverlap: true },
-          data: data.by_category.map(function (r) { return { name: r.label, value: r.total, url: r.url }; }),
+          type: "pie", radius: ["30%", "54%"], center: ["50%", "44%"],
+          // Labels stay inside the box: wrapped, their lines pulled in from the edges.
+          label: { color: text, width: 72, overflow: "break", lineHeight: 14 },
+          labelLine: { length: 6, length2: 6 },
+          labelLayout: { hideOverlap: true, moveOverlap: "shiftY" },
+          avoidLabelOverlap: true,
+          data: data.by_category.filter(function (r) { return r.total > 0; })
+            .map(function (r) { return { name: r.label, value: r.total, url: r.url }; }),
         }],
-      });
+      }, REPLACE_NOTE);
       category.off("click");
       category.on("click", function (p) { if (p.data && p.data.url) window.location.href = p.data.url; });
     }
     var units = chart("units");
     if (units) {
       units.setOption({
+        graphic: emptyNote(!total(data.by_unit, "open") && !total(data.by_unit, "overdue")),
         backgroundColor: "transparent",
         tooltip: { trigger: "axis" },
         legend: { top: 0, data: [W.open, W.overdue], textStyle: { color: text } },
@@ -173,7 +193,7 @@
           { name: W.open, type: "bar", data: data.by_unit.map(function (r) { return { value: r.open, url: narrowed(r.url, data, "open") }; }) },
           { name: W.overdue, type: "bar", itemStyle: { color: "#e5534b" }, data: data.by_unit.map(function (r) { return { value: r.overdue, url: narrowed(r.url, data, "overdue") }; }) },
         ],
-      });
+      }, REPLACE_NOTE);
       units.off("click");
       units.on("click", function (p) { if (p.data && p.data.url) window.location.href = p.data.url; });
     }
