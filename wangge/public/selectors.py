@@ -35,6 +35,11 @@ class CategoryChoice:
     group: str
     questions: tuple[dict[str, Any], ...] = ()
 
+    @property
+    def label(self) -> str:
+        """As Category.label: `name` is already in the reader's language."""
+        return self.name
+
 
 def report_categories() -> tuple[list[CategoryChoice], list[tuple[str, list[CategoryChoice]]]]:
     """(the most used sub-categories first, every sub-category grouped by class)."""

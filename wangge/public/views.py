@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_cookie
 
 from wangge.cases import selectors as case_selectors
 from wangge.cases.models import Case, Category
@@ -256,9 +257,12 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rate(request: HttpRequest, token: str) -> HttpResponse:
     access, case = _access(request, token)
+    if request.method == "GET":
+        # The address an error page was shown at, reloaded or opened in another language.
+        return redirect("public:track", token=token)
     if not access.is_reporter:
         raise Http404("only the reporter rates")
     form = RateForm(request.POST)
@@ -329,6 +333,9 @@ def public_map(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @cache_control(public=True, max_age=60)
+# Its words follow the language, which may come from the language cookie: a cache keeps one
+# copy per cookie, not the other language's for a minute.
+@vary_on_cookie
 def map_geojson(request: HttpRequest) -> HttpResponse:
     category = request.GET.get("category", "").strip()
     if category and not category.replace("_", "").isalnum():

@@ -46,8 +46,10 @@ def test_a_nested_use_gets_its_own_cursor_and_results_never_mix() -> None:
         assert raw(again) is raw(outer)
 
 
+# serialized_rollback: a transactional test's flush without it re-creates the content types
+# (post_migrate), and a serialized_rollback test run next then fails to load its snapshot.
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_new_connection_gets_a_new_cursor() -> None:
     with prepared_cursor() as before:
         before.execute("SELECT 1")
@@ -59,7 +61,7 @@ def test_a_new_connection_gets_a_new_cursor() -> None:
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_failed_statement_leaves_the_cursor_usable() -> None:
     with pytest.raises(Exception, match="division by zero"), prepared_cursor() as cursor:
         cursor.execute("SELECT 1 / %s::int", [0])

@@ -246,3 +246,17 @@ def test_the_lookup_page_finds_a_case_by_code_and_digits(
     page.get_by_role("button", name="查询").tap()
     expect(page.get_by_test_id("status-label")).to_have_text("已收到")
     assert unexpected(page.wangge_errors, 404) == []
+
+
+def test_the_english_report_page_fits_the_phone(
+    live_server: Any, world: World, resident_page: Any
+) -> None:
+    """English category names are long ("Property management"): the tiles wrap them instead of
+    pushing the page wider than the phone."""
+    page = resident_page
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(f"{live_server.url}/r/")
+    expect(page.locator("#pick-map[data-ready='1']")).to_be_attached()
+    expect(page.locator("main")).to_contain_text("Property management")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], width

@@ -105,3 +105,26 @@ def test_personal_matters_stay_off_the_map(world: World, client: Client, setting
         family.category.name,
         question.category.name,
     }
+
+
+def test_the_map_speaks_the_readers_language_and_caches_per_language(
+    world: World, client: Client
+) -> None:
+    from django.conf import settings
+    from django.utils import translation
+
+    report(world)  # 暴露垃圾 under 市容环境
+    with translation.override(translation.get_language()):
+        chinese = client.get("/r/map/cases.geojson")
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        english = client.get("/r/map/cases.geojson")
+    assert chinese.json()["features"][0]["properties"]["category"] == "暴露垃圾"
+    properties = english.json()["features"][0]["properties"]
+    assert (properties["class_name"], properties["category"]) == (
+        "Cityscape and environment",
+        "Exposed rubbish",
+    )
+    # The language may come from the cookie: a cache must not hand one language's copy out
+    # for the other's.
+    vary = {v.strip().lower() for v in english["Vary"].split(",")}
+    assert {"cookie", "accept-language"} <= vary

@@ -233,6 +233,7 @@ def test_a_category_with_questions_asks_them_and_names_what_is_missing(
     assert re.search(r'<li data-field="answers.utility">请回答“类型”', html)  # the summary
     assert re.search(r'data-for="answers.utility"[^>]*>请回答“类型”', html)  # at the question
     assert f'data-questions-for="{utilities.pk}" data-testid="questions-utilities">' in html
+    assert "“水电气热”还需要了解" in html  # the questions say which category asks them
 
     response = post(
         client,

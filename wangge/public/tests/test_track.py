@@ -245,9 +245,13 @@ def test_a_satisfied_rating_keeps_the_case_closed(world: World, client: Client) 
     assert "您的评价" in html and "满意" in html
     # Rating again (a second tap, a second tab) is refused with a message, not a 500.
     again = client.post(
-        f"{link(case)}rate/", {"solved": "no", "rating": "unsatisfied", "version": case.version}
+        f"{link(case)}rate/",
+        {"solved": "no", "rating": "unsatisfied", "version": case.version, "note": "还是很脏"},
     )
     assert again.status_code == 409
+    page = again.content.decode()
+    assert 'data-testid="form-errors">' in page  # the refusal is shown, not hidden
+    assert "您刚写的意见没有保存：还是很脏" in page  # and what was typed is not lost
     case.refresh_from_db()
     assert case.status == Status.CLOSED
 
@@ -291,6 +295,17 @@ def test_rating_errors_are_named(world: World, client: Client) -> None:
     assert "是否解决：请选择问题是否已解决" in html
     assert "满意度：请选择满意度" in html
     assert "意见：意见不能超过 500 字" in html
+
+
+def test_the_rating_address_opened_again_goes_back_to_the_case(
+    world: World, client: Client
+) -> None:
+    """A rating error is shown at .../rate/: a reload or a language switch there asks for it
+    with GET, which was a bare 405."""
+    case = case_in(world, Status.CLOSED)
+    response = client.get(f"{link(case)}rate/")
+    assert response.status_code == 302
+    assert response["Location"] == link(case)
 
 
 def test_only_the_reporters_link_may_rate(world: World, client: Client) -> None:
