@@ -31,7 +31,8 @@ def idempotency_key(client_key: str) -> str | None:
 
 def receipt_text(case: Case, *, link: str) -> str:
     return _("【网格】您反映的“%(title)s”已收到，查询码 %(code)s。查看办理进度：%(link)s") % {
-        "title": case.title[:20],
+        # A text message is short: a long title is cut, and says so.
+        "title": case.title if len(case.title) <= 20 else case.title[:19] + "…",
         "code": case.tracking_code,
         "link": link,
     }

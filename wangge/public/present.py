@@ -30,6 +30,10 @@ PLAIN_STATUS: dict[str, tuple[Promise, Promise]] = {
     Status.MERGED: (_("已合并"), _("与其他群众反映的同一问题合并办理。")),
     Status.SUSPENDED: (_("暂缓办理"), _("办理暂缓，期间不计办理时限。")),
 }
+# The same sentence for someone following a case another resident reported.
+FOLLOWER_TEXT: dict[str, Promise] = {
+    Status.REPORTED: _("这个问题已收到，正在等待受理。"),
+}
 # Progress steps ("Submitted", "Accepted", …), not the staff's buttons of the same words.
 STEPS: list[Promise] = [
     pgettext_lazy("progress", "提交"),
@@ -45,9 +49,11 @@ STEP_OF: dict[str, int] = {
     Status.SUSPENDED: 2,
     Status.HANDLED: 2,
     Status.CLOSED: 3,
-    Status.REJECTED: 3,
+    # A rejected case ends after 提交: its own last step (REJECTED_STEPS), not 受理/办理/办结.
+    Status.REJECTED: 1,
     Status.MERGED: 3,
 }
+REJECTED_STEPS: list[Promise] = [STEPS[0], pgettext_lazy("progress", "不予受理")]
 # Timeline actions → what the resident reads. Actions not listed are shown by their label only
 # if public; notes are shown only where they are written for the resident.
 EVENT_TEXT: dict[str, Promise] = {
@@ -105,6 +111,8 @@ class PublicCase:
 
     @property
     def steps_labels(self) -> list[tuple[int, Promise]]:
+        if self.shown.status == Status.REJECTED:
+            return list(enumerate(REJECTED_STEPS))
         return list(enumerate(STEPS))
 
 
@@ -179,6 +187,8 @@ def public_case(case: Case, *, access: Access, now: datetime | None = None) -> P
     timelines = {c.pk: selectors.timeline(case=c) for c in (case, *extra)}
     names = private_names(case, *extra, own=own, timelines=timelines)
     label, text = PLAIN_STATUS.get(shown.status, (shown.get_status_display(), ""))
+    if not own:
+        text = FOLLOWER_TEXT.get(shown.status, text)
     paused = shown.status == Status.SUSPENDED or shown.paused_at is not None
     expected = shown.resolution_due_at if shown.is_open and not paused else None
     steps = [_step(e, names, own=own) for e in timelines[case.pk] if e.is_public]

@@ -63,3 +63,12 @@ def test_a_failing_gateway_is_retried_later(
     message.refresh_from_db()
     assert message.status == OutboxStatus.PENDING
     assert "gateway down" in message.last_error
+
+
+def test_the_receipt_cuts_a_long_title_with_an_ellipsis(world: World) -> None:
+    from wangge.public.actions import receipt_text
+
+    short = report(world, title="路灯不亮")
+    assert "“路灯不亮”" in receipt_text(short, link="https://x/r/t/a/")
+    long = report(world, title="Streetlight broken near the gate of building 3")
+    assert "“Streetlight broken …”" in receipt_text(long, link="https://x/r/t/a/")

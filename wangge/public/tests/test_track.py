@@ -287,6 +287,26 @@ def test_a_case_that_will_never_close_does_not_promise_a_rating(
     assert words in html and "办结后可以在这里评价" not in html
 
 
+def test_a_rejected_case_does_not_show_the_steps_it_never_took(
+    world: World, client: Client
+) -> None:
+    stepper = re.compile(r'<ol class="stepper"[^>]*>(.*?)</ol>', re.S)
+    html = client.get(link(case_in(world, Status.REJECTED))).content.decode()
+    steps = re.findall(r'<li class="([^"]*)">([^<]*)</li>', stepper.search(html).group(1))  # type: ignore[union-attr]
+    assert steps == [("done", "提交"), ("current", "不予受理")]
+    html = client.get(link(case_in(world, Status.CLOSED))).content.decode()
+    steps = re.findall(r'<li class="[^"]*">([^<]*)</li>', stepper.search(html).group(1))  # type: ignore[union-attr]
+    assert steps == ["提交", "受理", "办理", "办结"]
+
+
+def test_a_follower_is_not_told_it_was_their_report(world: World, client: Client) -> None:
+    case = report(world)
+    own = client.get(link(case)).content.decode()
+    theirs = client.get(link(case, FOLLOWER)).content.decode()
+    assert "您反映的问题已收到" in own
+    assert "您反映的问题已收到" not in theirs and "这个问题已收到" in theirs
+
+
 def test_rating_errors_are_named(world: World, client: Client) -> None:
     case = case_in(world, Status.CLOSED)
     response = client.post(f"{link(case)}rate/", {"note": "x" * 501})
