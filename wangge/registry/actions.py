@@ -110,7 +110,10 @@ def _area(value: Any) -> Decimal | None:
         area = Decimal(-1)
     if not Decimal(0) < area < Decimal(100000):
         raise DomainError(
-            _("建筑面积应为 0 到 100000 之间的数字 (floor_area_m2: a number of m² above 0)"),
+            _(
+                "建筑面积应大于 0、小于 100000 平方米 "
+                "(floor_area_m2: more than 0 and less than 100000 m²)"
+            ),
             field="floor_area_m2",
         )
     return area
@@ -632,6 +635,33 @@ def _locked_resident(resident_id: int) -> Resident:
     return resident
 
 
+def _check_one_head(household_id: int, resident: Resident, relation: str) -> None:
+    """A household has one 户主: making `resident` the head of one that has another is refused.
+    The household row is locked first, so two people naming two heads at once cannot both pass."""
+    if relation != Relation.HEAD:
+        return
+    Household.objects.select_for_update().filter(pk=household_id).first()
+    other = (
+        Resident.objects.filter(household_id=household_id, relation_to_head=Relation.HEAD)
+        .exclude(pk=resident.pk)
+        .only("name")
+        .first()
+    )
+    if other is not None:
+        raise ValidationFailed(
+            [
+                DomainError(
+                    _(
+                        "本户已有户主 %(name)s，请先修改其与户主关系 "
+                        "(relation_to_head: the household already has a head)"
+                    )
+                    % {"name": other.name},
+                    field="relation_to_head",
+                )
+            ]
+        )
+
+
 @transaction.atomic
 def link_household(*, actor: Any, member_id: int, household_id: int) -> PartyMemberLink:
     """Pair a party member registered at the community with a household of that community; at
@@ -889,6 +919,18 @@ def update_resident(
     old_id = protection.open_value(resident.id_number_encrypted, purpose=protection.ID_NUMBER)
     old_mobile = protection.open_value(resident.mobile_encrypted, purpose=protection.MOBILE)
     new_id = normalize_id_number(data.id_number) or old_id
+    if clear_mobile and (data.mobile or "").strip():
+        raise ValidationFailed(
+            [
+                DomainError(
+                    _(
+                        "填写了新手机号又勾选了删除手机号：请只选一项 "
+                        "(mobile: either type a new number or remove it)"
+                    ),
+                    field="mobile",
+                )
+            ]
+        )
     new_mobile = "" if clear_mobile else ((data.mobile or "").strip() or old_mobile)
     cleaned = clean_resident(
         ResidentInput(
@@ -904,6 +946,8 @@ def update_resident(
         )
     )
     note = _text(note, field="note", label=_("说明"), max_length=500, required=False)
+    if cleaned["relation_to_head"] != resident.relation_to_head:
+        _check_one_head(resident.household_id, resident, cleaned["relation_to_head"])
     if cleaned["id_number"] and cleaned["id_number"] != old_id:
         other = resident_by_id_number(cleaned["id_number"])
         if other is not None and other.pk != resident.pk:
@@ -1045,6 +1089,7 @@ def move_resident(
         errors.append(exc)
     if errors:
         raise ValidationFailed(errors)
+    _check_one_head(target.pk, resident, relation_to_head)
     if community_code(target.building) != community_code(source.building):
         # Pairs are kept within a community: moving away ends them, but only deliberately.
         _party_links_block(resident, field="to_household")

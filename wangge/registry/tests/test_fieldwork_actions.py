@@ -609,7 +609,7 @@ def test_a_resident_moving_to_another_building_takes_the_tags_along(
         to_household_id=registry.households["201"].pk,
         moved_out_on=today,
         moved_in_on=today,
-        relation_to_head="head",
+        relation_to_head="parent",  # 201 has its head
     )
     # Tagged through a copy loaded before the move: the tag still lands on the new building.
     actions.tag_resident(actor=root, resident=stale, group="subsistence")
@@ -639,8 +639,63 @@ def test_a_stale_copy_gives_no_right_over_the_building_the_resident_moved_to(
         to_household_id=registry.households["201"].pk,
         moved_out_on=today,
         moved_in_on=today,
-        relation_to_head="head",
+        relation_to_head="parent",  # 201 has its head
     )
     with pytest.raises(PermissionDenied):
         actions.tag_resident(actor=staff, resident=stale, group="subsistence")
     assert not ResidentTag.objects.filter(resident=wang, group="subsistence").exists()
+
+
+# --- one 户主 per household --------------------------------------------------------------------
+
+
+def _head_of(household: object) -> Resident | None:
+    return Resident.objects.filter(household=household, relation_to_head="head").first()
+
+
+def test_an_edit_cannot_give_a_household_a_second_head(registry: RegistryWorld, world) -> None:
+    household = registry.residents["b"].household
+    head = _head_of(household)
+    assert head is not None and head.pk != registry.residents["b"].pk
+    with pytest.raises(ValidationFailed) as exc:
+        actions.update_resident(
+            actor=world.users["grid_worker"],
+            resident_id=registry.residents["b"].pk,
+            data=edit_input(registry.residents["b"], relation_to_head="head"),
+        )
+    assert [e.field for e in exc.value.errors] == ["relation_to_head"]
+    assert head.name in exc.value.errors[0].message
+    assert Resident.objects.filter(household=household, relation_to_head="head").count() == 1
+
+
+def test_a_move_cannot_give_a_household_a_second_head(registry: RegistryWorld, world) -> None:
+    today = timezone.localdate()
+    target = registry.households["201"]
+    mover = registry.residents["b"]
+    assert _head_of(target) is not None
+    with pytest.raises(ValidationFailed) as exc:
+        actions.move_resident(
+            actor=world.users["superuser"],
+            resident_id=mover.pk,
+            to_household_id=target.pk,
+            moved_out_on=today,
+            moved_in_on=today,
+            relation_to_head="head",
+        )
+    assert [e.field for e in exc.value.errors] == ["relation_to_head"]
+    assert Resident.objects.get(pk=mover.pk).household_id == mover.household_id
+
+
+def test_a_new_mobile_and_removing_the_mobile_at_once_is_refused(
+    registry: RegistryWorld, world
+) -> None:
+    resident = registry.residents["b"]
+    with pytest.raises(ValidationFailed) as exc:
+        actions.update_resident(
+            actor=world.users["grid_worker"],
+            resident_id=resident.pk,
+            data=edit_input(resident, mobile="13812345678"),
+            clear_mobile=True,
+        )
+    assert [e.field for e in exc.value.errors] == ["mobile"]
+    assert Resident.objects.get(pk=resident.pk).mobile_masked == "159****4321"
