@@ -1198,11 +1198,16 @@ def _resident_fields(values: dict[str, Any], current: dict[str, Any] | None) -> 
             cleaned["id_number"], purpose=protection.ID_NUMBER, current=current, prefix="id_number"
         )
     )
-    fields.update(
-        _reuse_or_seal(
-            cleaned["mobile"], purpose=protection.MOBILE, current=current, prefix="mobile"
+    if current is not None and not cleaned["mobile"]:
+        # An empty 手机号 cell keeps a stored number, as the edit form's empty field does (the
+        # masked export cannot carry it back): a number is removed on the resident's page.
+        fields.update({f"mobile_{part}": current[f"mobile_{part}"] for part in SEALED_PARTS})
+    else:
+        fields.update(
+            _reuse_or_seal(
+                cleaned["mobile"], purpose=protection.MOBILE, current=current, prefix="mobile"
+            )
         )
-    )
     return fields
 
 

@@ -152,6 +152,37 @@ def test_importing_the_same_file_again_updates_instead_of_duplicating(world, reg
     assert Enterprise.objects.get(credit_code=keys["credit"]).employee_count == 40
 
 
+def test_an_empty_mobile_cell_keeps_the_stored_number(world, registry) -> None:
+    """As the edit form's empty field: the masked export cannot carry numbers back, and a
+    re-imported row with another resident's changed number must not wipe this one's."""
+    data, keys = _good_file(registry)
+    staff = world.users["community_staff"]
+    import_ledger(actor=staff, source=io.BytesIO(data))
+    sun = Resident.objects.get(name="孙大伟")
+    assert sun.mobile_masked == "137****1234"
+    address = registry.mine.address
+    changed = xlsx(
+        households=[],
+        residents=[
+            resident(address, keys["a"], room="301", name="孙大伟", sex="男", mobile=""),
+            resident(
+                address,
+                keys["b"],
+                room="302",
+                name="周小红",
+                sex="女",
+                mobile="15000001111",
+                political_status="中共党员",
+            ),
+        ],
+        enterprises=[],
+    )
+    result = import_ledger(actor=staff, source=io.BytesIO(changed))
+    assert result.written and result.errors == []
+    assert Resident.objects.get(pk=sun.pk).mobile_masked == "137****1234"
+    assert Resident.objects.get(name="周小红").mobile_masked == "150****1111"
+
+
 def _bad_check_char(value: str) -> str:
     right = id_number_check_char(value[:17])
     return value[:17] + ("1" if right != "1" else "2")
