@@ -4,6 +4,7 @@ and delegate to selectors."""
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -34,7 +35,13 @@ def _panel_context(request: HttpRequest, unit: OrgUnit) -> dict[str, Any]:
         "area_km2": unit.area_m2 / 1_000_000 if unit.area_m2 else None,
     }
     if context["is_grid"]:
-        context["buildings"] = selectors.building_list(user=request.user).filter(grid=unit)[:200]
+        # 户数: the households registered in the registry (kept fresh by building heads), not
+        # the design count typed when the building was created.
+        context["buildings"] = (
+            selectors.building_list(user=request.user)
+            .filter(grid=unit)
+            .annotate(registered=Count("households"))[:200]
+        )
     return context
 
 

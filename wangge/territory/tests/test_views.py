@@ -70,6 +70,28 @@ def test_a_grid_page_lists_its_buildings_and_links_to_its_public_card(world: Wor
     assert "building_head" in html
 
 
+def test_a_grid_page_counts_the_households_registered_in_each_building(
+    world: World, client
+) -> None:
+    """户数 is what the registry holds (building heads keep it fresh), not the design count."""
+    import re
+
+    from wangge.registry.models import Household
+
+    building = world.buildings["110101001001001"]
+    building.household_count = 48
+    building.save(update_fields=["household_count"])
+    registered = Household.objects.filter(building=building).count()
+    login_as(client, world.users["grid_worker"])
+    html = client.get(unit_url("110101001001001")).content.decode()
+    assert re.findall(r'data-testid="households">(\d+)<', html) == [str(registered)]
+    from wangge.registry.tests.factories import add_household
+
+    add_household(world.users["superuser"], building, "909")
+    html = client.get(unit_url("110101001001001")).content.decode()
+    assert re.findall(r'data-testid="households">(\d+)<', html) == [str(registered + 1)]
+
+
 def test_an_htmx_request_gets_the_panel_only(world: World, client) -> None:
     login_as(client, world.users["dispatcher"])
     response = client.get(unit_url("110101001"), **HX)
