@@ -76,6 +76,21 @@ def hit(*, bucket: str, key: str, limit: int, window_seconds: int) -> None:
         raise RateLimited(bucket=bucket, retry_after=retry_after)
 
 
+def check(*, bucket: str, key: str, limit: int, window_seconds: int) -> None:
+    """Raise RateLimited if (bucket, key) has already used `limit` in this window, without
+    counting this request (for limits that count only failures: call `hit` on a failure)."""
+    now = _now()
+    window = int(now // window_seconds)
+    try:
+        count = int(caches["default"].get(_cache_key(bucket, key, window)) or 0)
+    except Exception:
+        logger.exception("rate limit %s not checked: the cache is not answering", bucket)
+        return
+    if count >= limit:
+        retry_after = max(1, math.ceil((window + 1) * window_seconds - now))
+        raise RateLimited(bucket=bucket, retry_after=retry_after)
+
+
 @lru_cache(maxsize=8)
 def _networks(
     entries: tuple[str, ...],

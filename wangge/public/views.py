@@ -193,12 +193,20 @@ def lookup(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     not_found = False
     if request.method == "POST":
-        _limit(request, "track", TRACK_RATE)
+        # Only wrong guesses count (many residents share a mobile network's address), but once
+        # they are used up every lookup waits, a right one too.
+        ratelimit.check(
+            bucket="track",
+            key=ratelimit.client_ip(request),
+            limit=TRACK_RATE[0],
+            window_seconds=TRACK_RATE[1],
+        )
         form = LookupForm(request.POST)
         if form.is_valid():
             case = case_selectors.tracked_case(tracking_code=form.cleaned_data["code"])
             if case is not None and _digits_match(case, form.cleaned_data["digits"]):
                 return redirect(track_path(case))
+            _limit(request, "track", TRACK_RATE)
             not_found = True
         else:
             errors = _form_errors(form)

@@ -92,6 +92,23 @@ def test_guessing_is_rate_limited_per_address(
     assert other.status_code == 302
 
 
+def test_right_lookups_do_not_use_up_the_addresses_guesses(
+    world: World, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many residents share one mobile network address: only wrong guesses count."""
+    monkeypatch.setattr(views, "TRACK_RATE", (2, 600))
+    case = report(world)
+    for _ in range(5):
+        right = client.post("/r/track/", {"code": case.tracking_code, "digits": "2222"})
+        assert right.status_code == 302
+    for _ in range(2):
+        wrong = client.post("/r/track/", {"code": case.tracking_code, "digits": "0001"})
+        assert wrong.status_code == 404
+    # Used up: now every lookup waits, a right one too.
+    blocked = client.post("/r/track/", {"code": case.tracking_code, "digits": "2222"})
+    assert blocked.status_code == 429
+
+
 def test_a_tampered_link_is_not_found(world: World, client: Client) -> None:
     case = report(world)
     token = make_token(case_id=case.pk, role=REPORTER)
