@@ -10,7 +10,6 @@ your scope, 409 the case changed since you read it or the move is not possible i
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from ninja.renderers import JSONRenderer
 from wangge.apiauth import TokenAuth, check_token
 from wangge.core import ratelimit
 from wangge.core.errors import Conflict, DomainError, NotAuthenticated, PermissionDenied
+from wangge.core.middleware import count_api_address
 from wangge.core.responses import too_many_requests
 
 
@@ -195,16 +195,7 @@ def _unauthenticated(request: HttpRequest) -> HttpResponse:
 def _refused_token(request: HttpRequest) -> HttpResponse:
     """401 for a cached token found no longer valid; it counts against its address too, as
     TokenAuth counts a token that is not valid."""
-    try:
-        ratelimit.hit(
-            bucket="api-ip",
-            key=ratelimit.client_ip(request),
-            limit=settings.WANGGE_API_RATE_PER_IP,
-            window_seconds=60,
-        )
-    except ratelimit.RateLimited as exc:
-        return too_many_requests(request, retry_after=exc.retry_after)
-    return _unauthenticated(request)
+    return count_api_address(request) or _unauthenticated(request)
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -84,6 +84,21 @@ def _bearer(request: HttpRequest) -> bool:
 COUNTED = "_wangge_rate_counted"
 
 
+def count_api_address(request: HttpRequest) -> HttpResponse | None:
+    """Count an API call without a valid token against its address: the 429 once over
+    WANGGE_API_RATE_PER_IP a minute, else None."""
+    try:
+        ratelimit.hit(
+            bucket="api-ip",
+            key=ratelimit.client_ip(request),
+            limit=settings.WANGGE_API_RATE_PER_IP,
+            window_seconds=60,
+        )
+    except ratelimit.RateLimited as exc:
+        return too_many_requests(request, retry_after=exc.retry_after)
+    return None
+
+
 class RequestGuardMiddleware:
     """Size cap, per-address limit for API calls without a valid token, 429s, JSON 404/405 in
     the API."""
@@ -118,16 +133,7 @@ class RequestGuardMiddleware:
 
     @staticmethod
     def _count_address(request: HttpRequest) -> HttpResponse | None:
-        try:
-            ratelimit.hit(
-                bucket="api-ip",
-                key=ratelimit.client_ip(request),
-                limit=settings.WANGGE_API_RATE_PER_IP,
-                window_seconds=60,
-            )
-        except ratelimit.RateLimited as exc:
-            return too_many_requests(request, retry_after=exc.retry_after)
-        return None
+        return count_api_address(request)
 
     @staticmethod
     def _json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
