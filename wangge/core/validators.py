@@ -11,6 +11,15 @@ MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def validate_mobile(value: str) -> None:
+    if "*" in (value or ""):
+        # A masked number copied from a page or the masked ledger export.
+        raise ValidationError(
+            _(
+                "这是脱敏的手机号，不能保存：请填写完整号码，或留空保留原号码。"
+                " (A masked number: type the full number, or leave it empty.)"
+            ),
+            code="masked_mobile",
+        )
     if not MOBILE_RE.match(value or ""):
         raise ValidationError(
             _("请输入 11 位中国大陆手机号，以 13–19 开头，例如 13812345678。"),
@@ -88,6 +97,14 @@ def normalize_id_number(value: str | None) -> str:
 def validate_id_number(value: str) -> None:
     """Shape, birth date and check character of an 18-character ID number."""
     value = normalize_id_number(value)
+    if "*" in value:
+        raise ValidationError(
+            _(
+                "这是脱敏的身份证号，不能用来登记：请填写完整号码（“导出完整号码”的文件带有完整号码）。"
+                " (A masked ID number: type the full number, or use the full-number export.)"
+            ),
+            code="masked_id_number",
+        )
     if not ID_NUMBER_RE.match(value):
         raise ValidationError(
             _(

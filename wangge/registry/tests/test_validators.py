@@ -171,6 +171,16 @@ def test_other_numbers_are_not_mobiles(value: str) -> None:
         validate_mobile(value)
 
 
+def test_a_masked_number_is_named_as_masked_not_as_malformed() -> None:
+    """Copied from a page or the masked ledger export: say what it is and what to do."""
+    with pytest.raises(ValidationError) as exc:
+        validate_mobile(mask_mobile("13812345678"))
+    assert codes(exc) == "masked_mobile" and "脱敏" in str(exc.value.messages[0])
+    with pytest.raises(ValidationError) as exc:
+        validate_id_number(mask_id_number(STANDARD_EXAMPLE))
+    assert codes(exc) == "masked_id_number" and "完整号码" in str(exc.value.messages[0])
+
+
 def test_masks_keep_only_what_the_domain_guide_shows() -> None:
     assert mask_id_number(STANDARD_EXAMPLE) == "110105********002X"
     assert mask_mobile("13812345678") == "138****5678"
