@@ -258,6 +258,11 @@ def test_community_staff_pair_and_unpair_from_the_page(
     assert "最多联系 15 户" in response.content.decode()
     page = client.get(reverse("registry:links")).content.decode()
     assert "15/15" in page
+    # At the limit the page offers no household to add, and says why.
+    member_page = client.get(
+        reverse("registry:link_member", args=[field.member.pk]), {"building": field.neighbour.pk}
+    ).content.decode()
+    assert 'data-testid="at-limit"' in member_page and "联系此户" not in member_page
     link = PartyMemberLink.objects.filter(member=field.member).first()
     response = client.post(reverse("registry:link_remove", args=[field.member.pk, link.pk]))
     assert response.status_code == 302
