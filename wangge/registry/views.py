@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from wangge.accounts.scope import scope_of
 from wangge.cases.questions import answer_errors, answers_from_form, form_questions
 from wangge.cases.selectors import category_groups
 from wangge.core.decorators import form_target
@@ -204,15 +205,26 @@ def check_change(request: HttpRequest, pk: int) -> HttpResponse:
     return private(render(request, "registry/change.html", context))
 
 
+def _report_level(request: HttpRequest) -> tuple[str, bool]:
+    """The level a registry report is by, and whether 按社区 is offered: only to those who see
+    whole communities (a grid worker's "community" row held their grid's figures under the
+    community's name)."""
+    scope = scope_of(request.user)
+    by_community = scope.is_superuser or any(len(c) <= 12 for c in scope.territory_codes)
+    wanted = request.GET.get("level") == Level.COMMUNITY
+    return (Level.COMMUNITY if wanted and by_community else Level.GRID), by_community
+
+
 @login_required
 @require_GET
 def freshness(request: HttpRequest) -> HttpResponse:
     require_access(request)
-    level = Level.COMMUNITY if request.GET.get("level") == Level.COMMUNITY else Level.GRID
+    level, by_community = _report_level(request)
     rows = selectors.freshness_report(user=request.user, level=level)
     context = {
         "rows": rows,
         "level": level,
+        "by_community": by_community,
         "total": sum(r.households for r in rows),
         "stale": sum(r.stale for r in rows),
         "interval_days": selectors.CHECK_INTERVAL.days,
@@ -385,7 +397,7 @@ def _month(text: str) -> date:
 def coverage(request: HttpRequest) -> HttpResponse:
     require_access(request)
     month = _month(request.GET.get("month", ""))
-    level = Level.COMMUNITY if request.GET.get("level") == Level.COMMUNITY else Level.GRID
+    level, by_community = _report_level(request)
     group = request.GET.get("tag", "")
     group = group if group in SpecialGroup.values else ""
     rows = selectors.coverage_report(user=request.user, month=month, level=level, group=group)
@@ -403,6 +415,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
         "previous": previous,
         "following": following if following <= timezone.localdate() else None,
         "level": level,
+        "by_community": by_community,
         "group": group,
         "groups": SpecialGroup.choices,
         "rows": rows,

@@ -224,6 +224,22 @@ def test_coverage_page_shows_the_numbers_and_the_unvisited(
     assert client.get(reverse("registry:coverage"), {"month": "x", "tag": "y"}).status_code == 200
 
 
+@pytest.mark.parametrize("name", ["registry:coverage", "registry:freshness"])
+def test_only_those_who_see_whole_communities_get_reports_by_community(
+    registry: RegistryWorld, world, client, name: str
+) -> None:
+    """A grid worker's "community" row held their own grid's figures under the community's
+    name: they get their grids only."""
+    login_as(client, world.users["grid_worker"])
+    page = client.get(reverse(name), {"level": "community"})
+    html = page.content.decode()
+    assert page.context["level"] == "grid" and 'data-testid="by-community"' not in html
+    login_as(client, world.users["community_staff"])
+    page = client.get(reverse(name), {"level": "community"})
+    assert page.context["level"] == "community"
+    assert 'data-testid="by-community"' in page.content.decode()
+
+
 def test_coverage_and_the_visit_list_need_a_fixed_number_of_queries(
     registry: RegistryWorld, field: FieldWorld, world, client, django_assert_max_num_queries
 ) -> None:
