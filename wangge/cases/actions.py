@@ -418,7 +418,7 @@ def create_case(
     `category` is a Category or its code (the API passes the code: it is then read in the one
     statement that reads everything intake checks, wangge.cases.intake.read_context).
     """
-    from wangge.cases.photos import check_photo_count, clean_photo, delete_stored, store_files
+    from wangge.cases.photos import check_photo_count, clean_photos, delete_stored, store_files
 
     point_error = _point_error(lon, lat) if grid is None else None
     context, grid_id = intake.read_context(
@@ -487,7 +487,7 @@ def create_case(
         )
     check_photo_count(len(photos))
     # Every photo is checked (and re-encoded) before anything is written: a bad one stores none.
-    cleaned = [clean_photo(f) for f in photos]
+    cleaned = clean_photos(photos)
     now = created_at or timezone.now()
     limits = sla.limits_for(category=category, priority=priority, policy=context.policy)
     due = sla.compute_due(

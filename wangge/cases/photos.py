@@ -73,6 +73,29 @@ def _refuse(message: str, code: str) -> DomainError:
     return DomainError(message, field="photos", code=code)
 
 
+def clean_photos(uploads: Sequence[Any]) -> list[CleanPhoto]:
+    """Every upload checked and re-encoded; a refusal of one of several says which it is."""
+    cleaned = []
+    for number, upload in enumerate(uploads, start=1):
+        try:
+            cleaned.append(clean_photo(upload))
+        except DomainError as exc:
+            if len(uploads) == 1:
+                raise
+            name = str(getattr(upload, "name", "") or "")[-40:]
+            which = (
+                _("第 %(n)d 张照片（%(name)s）") % {"n": number, "name": name}
+                if name
+                else _("第 %(n)d 张照片") % {"n": number}
+            )
+            raise DomainError(
+                _("%(which)s：%(message)s") % {"which": which, "message": exc.message},
+                field=exc.field,
+                code=exc.code,
+            ) from None
+    return cleaned
+
+
 def clean_photo(upload: Any) -> CleanPhoto:
     """Check one upload by its content and re-encode it without metadata (orientation kept)."""
     raw = _read(upload)
@@ -183,9 +206,7 @@ def store_photos(
 ) -> list[Any]:
     """Validate every file first, then store them: a bad file stores none. Call inside the
     transaction that writes `event`."""
-    stored = store_files(
-        [clean_photo(f) for f in files], case=case, actor=actor, is_public=is_public
-    )
+    stored = store_files(clean_photos(files), case=case, actor=actor, is_public=is_public)
     try:
         for row in stored:
             row.event = event

@@ -159,10 +159,13 @@ def test_it_refuses_ten_photos_in_one_report(world: World) -> None:
     assert not Case.objects.exists()
 
 
-def test_one_bad_file_stores_none_of_the_batch(world: World) -> None:
-    with pytest.raises(DomainError):
+def test_one_bad_file_stores_none_of_the_batch_and_is_named(world: World) -> None:
+    with pytest.raises(DomainError) as exc:
         report(world, photos=[upload(image_bytes()), upload(image_bytes("GIF"), "b.gif")])
     assert not CasePhoto.objects.exists()
+    # Which of the photos: the second, by its file name.
+    assert exc.value.field == "photos"
+    assert exc.value.message.startswith("第 2 张照片（b.gif）：只支持 JPEG、PNG 或 WebP 图片")
 
 
 # --- metadata and thumbnails ---------------------------------------------------------------
