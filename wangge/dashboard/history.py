@@ -422,6 +422,12 @@ def simulate(
     on_spot &= can_worker
     stuck = rng.random(n) < P_STUCK
     accepted = np.where(on_spot, NULL, created + _lognormal(rng, MEDIAN_HOURS["accept"], n))
+    # The desk always has a queue: the newest reports are still waiting to be accepted, at any
+    # hour the demo is seeded (at 3 a.m. every report of the evening was already accepted).
+    backlog = np.argsort(created)[-max(3, n // 200) :]
+    waiting = np.zeros(n, bool)
+    waiting[backlog] = True
+    accepted = np.where(waiting & ~on_spot, now_us + HOUR, accepted)
     first_dispatch = accepted + _lognormal(rng, MEDIAN_HOURS["dispatch"], n)
     return_at = first_dispatch + _lognormal(rng, 4, n)
     returned_done = returned & (accepted != NULL) & (return_at <= now_us)
