@@ -205,7 +205,7 @@ def test_a_file_that_is_not_a_picture_is_refused_and_nothing_is_written(
     bad = photo("virus.jpg", b"MZ\x90\x00 not an image")
     response = post(client, {**submission(world), "photos": [photo(), bad]})
     assert response.status_code == 422
-    assert "照片：文件不是有效的图片" in _errors(response)["photos"]
+    assert "照片：第 2 张照片（virus.jpg）：文件不是有效的图片" in _errors(response)["photos"]
     assert "photos-dropped" in response.content.decode()  # the browser drops chosen files
     assert Case.objects.count() == 0
     assert CasePhoto.objects.count() == 0
