@@ -138,6 +138,7 @@ SCHEMA_MESSAGES = {
     "enum": gettext_noop("须为以下之一：%(expected)s (must be one of: %(expected)s)"),
     "extra_forbidden": gettext_noop("不接受此项 (unknown field)"),
     "json_invalid": gettext_noop("不是有效的 JSON (not valid JSON)"),
+    "value_error": gettext_noop("含有不允许的字符，如空字符 (contains a character not allowed)"),
 }
 
 

@@ -73,7 +73,9 @@ _token_sql: dict[str, str] = {}
 
 
 def _cached_row(key_hash: str) -> tuple[Any, ...] | None:
-    """The token's values as read, from this process's cache (None: not there or too old)."""
+    """The token's values as read, from this process's cache (None: not there, too old, or its
+    last_used_at due for a refresh, which is written only after a fresh read says the token is
+    valid)."""
     entry = _token_cache.get(key_hash)
     if entry is None or time.monotonic() - entry[0] > TOKEN_CACHE_SECONDS:
         return None
@@ -105,6 +107,11 @@ def check_token(request: HttpRequest) -> bool:
     return True
 
 
+def _last_use_due(token: ApiToken) -> bool:
+    last = token.last_used_at
+    return last is None or (timezone.now() - last).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+
+
 class TokenAuth(HttpBearer):
     """Bearer tokens, each limited to WANGGE_API_RATE_PER_TOKEN calls a minute; a call with a
     token that is not valid counts against its address (WANGGE_API_RATE_PER_IP), as calls
@@ -122,11 +129,15 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         key_hash = hash_token(token)
         values = _cached_row(key_hash) if self.checked_later else None
-        if values is not None:
-            setattr(request, UNCHECKED, (values[0], key_hash))
+        row = _load(values) if values is not None else None
+        if row is not None and _last_use_due(row):
+            # Written only after a fresh read says the token is valid: a miss.
+            row = None
+        if row is not None:
+            setattr(request, UNCHECKED, (row.pk, key_hash))
         else:
             values = _token_row(key_hash)
-        row = _load(values) if values is not None else None
+            row = _load(values) if values is not None else None
         setattr(request, COUNTED, True)
         if row is None or not row.user.is_active:
             ratelimit.hit(
@@ -142,12 +153,8 @@ class TokenAuth(HttpBearer):
             limit=settings.WANGGE_API_RATE_PER_TOKEN,
             window_seconds=60,
         )
-        now = timezone.now()
-        if (
-            row.last_used_at is None
-            or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
-        ):
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        if _last_use_due(row):
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
             # Read again next time, with the new time.
             forget_token(key_hash)
         elif values is not None and self.checked_later and not hasattr(request, UNCHECKED):

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from wangge.accounts.models import User
 from wangge.accounts.scope import scope_of
@@ -304,6 +304,16 @@ def _fields(renames: dict[str, str]) -> Iterator[None]:
 # --- intake -------------------------------------------------------------------------------
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class CaseIn(Schema):
     category: str = Field(description="sub-category (小类) code", max_length=40)
     title: str = Field(max_length=100)
@@ -336,6 +346,15 @@ class CaseIn(Schema):
         max_length=48,
         description="a retry with the same key (from the same user) returns the same case",
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """A NUL character cannot be stored (PostgreSQL refuses it in text and JSON): refused
+        here by the field, not by the database as a 500."""
+        if _has_nul(value):
+            raise ValueError("NUL")
+        return value
 
 
 @router.post(

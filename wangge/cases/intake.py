@@ -55,6 +55,8 @@ class Context:
     grid: OrgUnit | None
     calendar_revision: str
     token_valid: bool = True
+    # The token's user's superuser flag as stored now (the cached user may be older).
+    token_superuser: bool | None = None
 
 
 def _read_sql(*, by_code: bool, with_grid: bool) -> str:
@@ -70,7 +72,8 @@ def _read_sql(*, by_code: bool, with_grid: bool) -> str:
         single(CalendarState, "revision"),
         f"(SELECT {q('id')} FROM {case_table} WHERE {q('idempotency_key')} = %s)",
         # The API token the caller took from its cache (wangge.apiauth.TokenAuth): still valid?
-        f"(SELECT {q('t')}.{q('user_id')} FROM {q(ApiToken._meta.db_table)} {q('t')}"
+        # (NULL if not; else its user's superuser flag as stored now.)
+        f"(SELECT {q('tu')}.{q('is_superuser')} FROM {q(ApiToken._meta.db_table)} {q('t')}"
         f" JOIN {q(User._meta.db_table)} {q('tu')} ON {q('tu')}.{q('id')} = {q('t')}.{q('user_id')}"
         f" WHERE {q('t')}.{q('id')} = %s AND {q('t')}.{q('revoked_at')} IS NULL"
         f" AND {q('tu')}.{q('is_active')})",
@@ -184,6 +187,7 @@ def read_context(
         grid=grid,
         calendar_revision=str(row[1] or ""),
         token_valid=token_id is None or row[3] is not None,
+        token_superuser=None if token_id is None or row[3] is None else bool(row[3]),
     )
     return context, grid_id
 

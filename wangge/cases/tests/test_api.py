@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from PIL import Image
 
 from wangge.accounts.actions import issue_token, revoke_token
-from wangge.accounts.models import User
+from wangge.accounts.models import ApiToken, User
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Source, Status
 from wangge.cases.tests.helpers import GRID, case_in, category, do, report
 from wangge.cases.workflow import TRANSITIONS
@@ -147,8 +147,10 @@ def test_intake_does_not_read_a_known_token_on_its_own(
     assert response.status_code == 201
     token_reads = [q["sql"] for q in queries.captured_queries if "key_hash" in q["sql"]]
     assert token_reads == []
-    # The intake's own read asked whether the token is still valid.
-    assert any("revoked_at" in q["sql"] for q in queries.captured_queries)
+    # The intake's own read asked whether this token is still valid: its id is a parameter.
+    token_id = ApiToken.objects.get(name="hotline").pk
+    read = [q for q in queries.captured_queries if "revoked_at" in q["sql"]]
+    assert len(read) == 1 and str(token_id) in read[0]["sql"] + str(read[0].get("params", ""))
 
 
 @pytest.mark.parametrize(
@@ -207,6 +209,68 @@ def test_a_cached_token_revoked_over_its_limit_gets_401_not_429(
         "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"category": "exposed\u0000garbage"},
+        {"idempotency_key": "a\u0000b"},
+        {"title": "垃圾\u0000堆积"},
+        {"answers": {"k": "a\u0000b"}},
+    ],
+)
+def test_a_nul_character_is_refused_by_its_field_not_the_database(
+    api_as: Any, world: World, overrides: dict[str, Any]
+) -> None:
+    before = Case.objects.count()
+    response = api_as("dispatcher").post("/cases", intake(world, **overrides))
+    assert response.status_code == 422, response.content
+    assert only_error(response)["field"].split(".")[0] == next(iter(overrides))
+    assert Case.objects.count() == before
+
+
+def test_a_revoked_cached_token_never_has_its_last_use_refreshed(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wangge import apiauth
+
+    token, headers = _intake_with_a_cached_token(client, world)
+    revoke_token(token=token)
+    token.refresh_from_db()
+    stamped = token.last_used_at
+    # A minute later: the cached last use is due for a refresh.
+    later = timezone.now() + timedelta(seconds=apiauth.LAST_USED_RESOLUTION_SECONDS + 5)
+    monkeypatch.setattr(apiauth.timezone, "now", lambda: later)
+    response = client.post(
+        "/api/v1/cases", json.dumps(intake(world)), "application/json", headers=headers
+    )
+    assert response.status_code == 401
+    token.refresh_from_db()
+    assert token.last_used_at == stamped
+
+
+def test_a_cached_users_superuser_flag_is_as_stored_now(client: Client, world: World) -> None:
+    """A demoted superuser's cached user must not keep its rights (resolving on the spot in
+    any grid) for the minute the cache keeps it."""
+    boss = world.users["superuser"]
+    _token, raw = issue_token(user=boss, name="boss")
+    headers = {"Authorization": f"Bearer {raw}"}
+    far = intake(world, OTHER_STREET_GRID, source="grid_patrol")
+    for _ in range(2):  # into the cache
+        assert (
+            client.post(
+                "/api/v1/cases", json.dumps(far), "application/json", headers=headers
+            ).status_code
+            == 201
+        )
+    User.objects.filter(pk=boss.pk).update(is_superuser=False)
+    on_spot = intake(world, OTHER_STREET_GRID, source="grid_patrol", resolve_on_spot=True)
+    on_spot["result"] = "已清理"
+    response = client.post(
+        "/api/v1/cases", json.dumps(on_spot), "application/json", headers=headers
+    )
+    assert response.status_code == 403, response.content
 
 
 def test_a_token_records_when_it_was_last_used(api_as: Any, world: World) -> None:
