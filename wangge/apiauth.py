@@ -73,9 +73,7 @@ _token_sql: dict[str, str] = {}
 
 
 def _cached_row(key_hash: str) -> tuple[Any, ...] | None:
-    """The token's values as read, from this process's cache (None: not there, too old, or its
-    last_used_at due for a refresh, which is written only after a fresh read says the token is
-    valid)."""
+    """The token's values as read, from this process's cache (None: not there or too old)."""
     entry = _token_cache.get(key_hash)
     if entry is None or time.monotonic() - entry[0] > TOKEN_CACHE_SECONDS:
         return None

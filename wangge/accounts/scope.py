@@ -123,6 +123,11 @@ def build_scope(user: Any) -> Scope:
     )
 
 
+def forget_scope(user: Any) -> None:
+    """Drop the scope computed for this user object (its rights were just changed)."""
+    user.__dict__.pop("_wangge_scope", None)
+
+
 def scope_of(user: Any) -> Scope:
     """The user's scope, computed once per user object (so once per request)."""
     cached: Scope | None = getattr(user, "_wangge_scope", None)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import gettext_noop
 
 from wangge.accounts.models import Membership, Role
-from wangge.accounts.scope import scope_of
+from wangge.accounts.scope import forget_scope, scope_of
 from wangge.cases import intake, sla
 from wangge.cases.models import (
     ApprovalKind,
@@ -437,7 +437,7 @@ def create_case(
     if context.token_superuser is not None and actor.is_superuser != context.token_superuser:
         # The cached user is up to a minute old: its rights are as stored now.
         actor.is_superuser = context.token_superuser
-        actor.__dict__.pop("_wangge_scope", None)
+        forget_scope(actor)
     if context.existing_id is not None:
         return Case.objects.get(pk=context.existing_id)
     if context.category is None:

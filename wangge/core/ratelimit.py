@@ -39,6 +39,18 @@ def _now() -> float:
     return time.time()
 
 
+def _window(window_seconds: int) -> tuple[float, int]:
+    """Now, and the index of the fixed window it falls in."""
+    now = _now()
+    return now, int(now // window_seconds)
+
+
+def _limited(bucket: str, now: float, window: int, window_seconds: int) -> RateLimited:
+    """The refusal, retrying when the next window starts."""
+    retry_after = max(1, math.ceil((window + 1) * window_seconds - now))
+    return RateLimited(bucket=bucket, retry_after=retry_after)
+
+
 def _cache_key(bucket: str, key: str, window: int) -> str:
     if not _PLAIN_KEY.fullmatch(key):
         key = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -62,8 +74,7 @@ def _count(cache: BaseCache, cache_key: str, *, timeout: int) -> int:
 
 def hit(*, bucket: str, key: str, limit: int, window_seconds: int) -> None:
     """Count one request for (bucket, key); raise RateLimited when it is over `limit` per window."""
-    now = _now()
-    window = int(now // window_seconds)
+    now, window = _window(window_seconds)
     cache_key = _cache_key(bucket, key, window)
     try:
         count = _count(caches["default"], cache_key, timeout=window_seconds + 1)
@@ -72,23 +83,20 @@ def hit(*, bucket: str, key: str, limit: int, window_seconds: int) -> None:
         logger.exception("rate limit %s not counted: the cache is not answering", bucket)
         return
     if count > limit:
-        retry_after = max(1, math.ceil((window + 1) * window_seconds - now))
-        raise RateLimited(bucket=bucket, retry_after=retry_after)
+        raise _limited(bucket, now, window, window_seconds)
 
 
 def check(*, bucket: str, key: str, limit: int, window_seconds: int) -> None:
     """Raise RateLimited if (bucket, key) has already used `limit` in this window, without
     counting this request (for limits that count only failures: call `hit` on a failure)."""
-    now = _now()
-    window = int(now // window_seconds)
+    now, window = _window(window_seconds)
     try:
         count = int(caches["default"].get(_cache_key(bucket, key, window)) or 0)
     except Exception:
         logger.exception("rate limit %s not checked: the cache is not answering", bucket)
         return
     if count >= limit:
-        retry_after = max(1, math.ceil((window + 1) * window_seconds - now))
-        raise RateLimited(bucket=bucket, retry_after=retry_after)
+        raise _limited(bucket, now, window, window_seconds)
 
 
 @lru_cache(maxsize=8)

@@ -36,10 +36,11 @@ NEARBY_RATE = (120, 600)
 NEARBY_RADIUS_M = 250
 
 
-def _limit(request: HttpRequest, bucket: str, rate: tuple[int, int]) -> None:
-    ratelimit.hit(
-        bucket=bucket, key=ratelimit.client_ip(request), limit=rate[0], window_seconds=rate[1]
-    )
+def _limit(request: HttpRequest, bucket: str, rate: tuple[int, int], *, count: bool = True) -> None:
+    """Count this request against its address (`count=False`: only refuse once the limit is
+    used up)."""
+    limit = ratelimit.hit if count else ratelimit.check
+    limit(bucket=bucket, key=ratelimit.client_ip(request), limit=rate[0], window_seconds=rate[1])
 
 
 def track_path(case: Case, role: str = REPORTER) -> str:
@@ -195,12 +196,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         # Only wrong guesses count (many residents share a mobile network's address), but once
         # they are used up every lookup waits, a right one too.
-        ratelimit.check(
-            bucket="track",
-            key=ratelimit.client_ip(request),
-            limit=TRACK_RATE[0],
-            window_seconds=TRACK_RATE[1],
-        )
+        _limit(request, "track", TRACK_RATE, count=False)
         form = LookupForm(request.POST)
         if form.is_valid():
             case = case_selectors.tracked_case(tracking_code=form.cleaned_data["code"])
