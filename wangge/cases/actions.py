@@ -6,6 +6,7 @@ Views, the JSON API, Open311, commands and tasks all call these; nothing else ch
 
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -421,79 +422,207 @@ def create_case(
     from wangge.cases.photos import check_photo_count, clean_photos, delete_stored, store_files
 
     point_error = _point_error(lon, lat) if grid is None else None
-    context, grid_id = intake.read_context(
-        category=category,
-        priority=priority or None,
-        lon=lon,
-        lat=lat,
-        locate=grid is None and point_error is None,
-        idempotency_key=idempotency_key or None,
-        token_id=token_id,
-    )
-    if not context.token_valid:
-        raise NotAuthenticated(
-            _("令牌已失效 (the token is no longer valid)"), field="Authorization"
+    given_grid = grid
+
+    def read(*, cached: bool) -> Case | tuple[intake.Context, int | None]:
+        """What intake checks (or this process's copy of it, which the write verifies), or the
+        case an earlier call with the idempotency key made."""
+        context, grid_id = intake.read_context(
+            category=category,
+            priority=priority or None,
+            lon=lon,
+            lat=lat,
+            locate=given_grid is None and point_error is None,
+            idempotency_key=idempotency_key or None,
+            token_id=token_id,
+            superuser=bool(getattr(actor, "is_superuser", False)),
+            cached=cached,
         )
-    if context.token_superuser is not None and actor.is_superuser != context.token_superuser:
-        # The cached user is up to a minute old: its rights are as stored now.
-        actor.is_superuser = context.token_superuser
-        forget_scope(actor)
-    if context.existing_id is not None:
-        return Case.objects.get(pk=context.existing_id)
-    if context.category is None:
-        raise DomainError(_("分类不存在 (unknown category)"), field="category", code="unknown")
-    category = context.category
-    if not category.is_active or category.parent_id is None:
-        raise DomainError(
-            _("请选择一个具体的小类 (choose an active sub-category)"), field="category"
-        )
-    # Lazy labels: translated only for an error message.
-    title = _check_text(title, field="title", label=_lazy("标题"), max_length=100, required=True)
-    description = _check_text(
-        description, field="description", label=_lazy("描述"), max_length=2000, required=False
-    )
-    address = _check_text(
-        address, field="address", label=_lazy("地址"), max_length=200, required=False
-    )
-    if source not in _SOURCES:
-        raise DomainError(_("来源无效 (unknown source)"), field="source")
-    priority = priority or category.priority
-    if priority not in _PRIORITIES:
-        raise DomainError(_("紧急程度无效 (unknown priority)"), field="priority")
-    reporter_phone = (reporter_phone or "").strip()
-    if (
-        reporter_phone
-        and not MOBILE_RE.match(reporter_phone)
-        and not reporter_phone.replace("-", "").isdigit()
-    ):
-        raise DomainError(_("联系电话格式不正确 (invalid phone number)"), field="reporter_phone")
-    if is_anonymous:
-        reporter_name, reporter_phone = "", ""
-    clean = clean_answers(category=category, answers=answers or {})
-    if grid is None:
-        if point_error is not None:
-            raise point_error
-        if grid_id is None or context.grid is None:
-            raise _outside()
-        grid = context.grid
-    elif grid.level not in (Level.GRID, Level.MICROGRID):
-        raise DomainError(_("所属单元必须是网格 (grid must be a grid)"), field="grid")
-    if resolve_on_spot:
-        if source not in (Source.GRID_PATROL, Source.BUILDING_HEAD) or actor is None:
-            raise DomainError(
-                _("只有网格员或楼栋长可以即报即办 (only field staff resolve on the spot)"),
-                field="resolve_on_spot",
+        if not context.token_valid:
+            raise NotAuthenticated(
+                _("令牌已失效 (the token is no longer valid)"), field="Authorization"
             )
-        if not scope_of(actor).can_act_on_code(grid.code):
-            raise PermissionDenied(_("该位置不在您的网格内 (outside your grid)"))
-        result = _check_text(
-            result, field="result", label=_("处置结果"), max_length=2000, required=True
+        if context.token_superuser is not None and actor.is_superuser != context.token_superuser:
+            # The cached user is up to a minute old: its rights are as stored now.
+            actor.is_superuser = context.token_superuser
+            forget_scope(actor)
+        if context.existing_id is not None:
+            return Case.objects.get(pk=context.existing_id)
+        return context, grid_id
+
+    def check(context: intake.Context, grid_id: int | None) -> _Checked:
+        """The report checked against `context`: a DomainError naming the field, or its values."""
+        if context.category is None:
+            raise DomainError(_("分类不存在 (unknown category)"), field="category", code="unknown")
+        found = context.category
+        if not found.is_active or found.parent_id is None:
+            raise DomainError(
+                _("请选择一个具体的小类 (choose an active sub-category)"), field="category"
+            )
+        checked = _Checked(
+            context=context,
+            category=found,
+            # Lazy labels: translated only for an error message.
+            title=_check_text(
+                title, field="title", label=_lazy("标题"), max_length=100, required=True
+            ),
+            description=_check_text(
+                description,
+                field="description",
+                label=_lazy("描述"),
+                max_length=2000,
+                required=False,
+            ),
+            address=_check_text(
+                address, field="address", label=_lazy("地址"), max_length=200, required=False
+            ),
+            priority=priority or found.priority,
+            reporter_name=reporter_name,
+            reporter_phone=(reporter_phone or "").strip(),
         )
-    check_photo_count(len(photos))
-    # Every photo is checked (and re-encoded) before anything is written: a bad one stores none.
-    cleaned = clean_photos(photos)
+        if source not in _SOURCES:
+            raise DomainError(_("来源无效 (unknown source)"), field="source")
+        if checked.priority not in _PRIORITIES:
+            raise DomainError(_("紧急程度无效 (unknown priority)"), field="priority")
+        phone = checked.reporter_phone
+        if phone and not MOBILE_RE.match(phone) and not phone.replace("-", "").isdigit():
+            raise DomainError(
+                _("联系电话格式不正确 (invalid phone number)"), field="reporter_phone"
+            )
+        if is_anonymous:
+            checked.reporter_name, checked.reporter_phone = "", ""
+        checked.answers = clean_answers(category=found, answers=answers or {})
+        unit = given_grid
+        if unit is None:
+            if point_error is not None:
+                raise point_error
+            if grid_id is None or context.grid is None:
+                raise _outside()
+            unit = context.grid
+        elif unit.level not in (Level.GRID, Level.MICROGRID):
+            raise DomainError(_("所属单元必须是网格 (grid must be a grid)"), field="grid")
+        checked.grid = unit
+        if resolve_on_spot:
+            if source not in (Source.GRID_PATROL, Source.BUILDING_HEAD) or actor is None:
+                raise DomainError(
+                    _("只有网格员或楼栋长可以即报即办 (only field staff resolve on the spot)"),
+                    field="resolve_on_spot",
+                )
+            if not scope_of(actor).can_act_on_code(unit.code):
+                raise PermissionDenied(_("该位置不在您的网格内 (outside your grid)"))
+            checked.result = _check_text(
+                result, field="result", label=_("处置结果"), max_length=2000, required=True
+            )
+        return checked
+
+    cleaned: list[Any] | None = None
+    photo_error: DomainError | None = None
+    # First on what this process has seen (no read; the write checks it is all still so), then,
+    # if the checks or the write found it out of date, on what is stored now. A retry with an
+    # idempotency key and photos reads first: it is most likely a replay, answered by the
+    # stored case without re-encoding its photos.
+    for cached in (not (idempotency_key and photos), False):
+        found = read(cached=cached)
+        if isinstance(found, Case):
+            return found
+        context, grid_id = found
+        # Refused on a kept copy: what is stored now may refuse it otherwise, or hold the case
+        # a retry with the key made. So the refusal is decided again on a fresh read (a
+        # photo's refusal is kept for that, not worked out again).
+        try:
+            checked = check(context, grid_id)
+        except DomainError:
+            if context.guard is None:
+                raise
+            continue
+        if photo_error is not None:
+            raise photo_error
+        if cleaned is None:
+            try:
+                check_photo_count(len(photos))
+                # Every photo is checked (and re-encoded) before anything is written: a bad
+                # one stores none.
+                cleaned = clean_photos(photos)
+            except DomainError as exc:
+                if context.guard is None:
+                    raise
+                photo_error = exc
+                continue
+        case, events = _new_case(
+            checked,
+            actor=actor,
+            lon=lon,
+            lat=lat,
+            source=source,
+            is_anonymous=is_anonymous,
+            resolve_on_spot=resolve_on_spot,
+            idempotency_key=idempotency_key,
+            external_ref=external_ref,
+            created_at=created_at,
+        )
+        stored = store_files(cleaned, case=case, actor=actor, is_public=True)
+        try:
+            written = intake.write_case(
+                case=case, events=events, photos=stored, guard=context.guard
+            )
+        except IntegrityError:
+            delete_stored(stored)
+            if idempotency_key:
+                existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+                if existing is not None:
+                    return existing
+            raise
+        except BaseException:
+            # Nothing refers to the files: do not leave them behind.
+            delete_stored(stored)
+            raise
+        if written:
+            # The new case carries its timeline and photos, as prefetch_related would have
+            # loaded them: whoever shows it next needs no query.
+            case._prefetched_objects_cache = {  # type: ignore[attr-defined]
+                "events": _known(case.events.all(), events),
+                "photos": _known(case.photos.all(), stored),
+            }
+            return case
+        delete_stored(stored)
+    raise AssertionError("a context read from the database has no guard: it is written")
+
+
+@dataclass
+class _Checked:
+    """A report's values as create_case checked them, and the context they were checked on."""
+
+    context: intake.Context
+    category: Category
+    title: str
+    description: str
+    address: str
+    priority: str
+    reporter_name: str
+    reporter_phone: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    grid: OrgUnit | None = None
+    result: str = ""
+
+
+def _new_case(
+    checked: _Checked,
+    *,
+    actor: Any,
+    lon: float | None,
+    lat: float | None,
+    source: str,
+    is_anonymous: bool,
+    resolve_on_spot: bool,
+    idempotency_key: str | None,
+    external_ref: str,
+    created_at: datetime | None,
+) -> tuple[Case, list[CaseEvent]]:
+    """The new case and its first timeline entries, not yet saved."""
+    context, category, grid = checked.context, checked.category, checked.grid
+    assert grid is not None
     now = created_at or timezone.now()
-    limits = sla.limits_for(category=category, priority=priority, policy=context.policy)
+    limits = sla.limits_for(category=category, priority=checked.priority, policy=context.policy)
     due = sla.compute_due(
         started_at=now, limits=limits, calendar_revision=context.calendar_revision
     )
@@ -501,21 +630,21 @@ def create_case(
     user = actor if getattr(actor, "pk", None) else None
     case = Case(
         tracking_code=new_tracking_code(),
-        title=title,
-        description=description,
+        title=checked.title,
+        description=checked.description,
         category=category,
-        answers=clean,
+        answers=checked.answers,
         lon=lon,
         lat=lat,
-        address=address,
+        address=checked.address,
         grid=grid,
         grid_code=grid.code,
         handling_unit=community,
         source=source,
-        priority=priority,
+        priority=checked.priority,
         reporter=user,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
+        reporter_name=checked.reporter_name,
+        reporter_phone=checked.reporter_phone,
         is_anonymous=is_anonymous,
         external_ref=external_ref,
         clock_started_at=now,
@@ -544,7 +673,7 @@ def create_case(
     ]
     if resolve_on_spot:
         case.status = Status.CLOSED
-        case.result = result
+        case.result = checked.result
         case.outcome = Outcome.SOLVED
         case.lead_worker = actor
         case.signed_at = case.handled_at = case.closed_at = now
@@ -556,31 +685,11 @@ def create_case(
                 to_status=Status.CLOSED,
                 actor=user,
                 actor_label=label,
-                note=result,
+                note=checked.result,
                 created_at=now,
             )
         )
-    stored = store_files(cleaned, case=case, actor=actor, is_public=True)
-    try:
-        intake.write_case(case=case, events=events, photos=stored)
-    except IntegrityError:
-        delete_stored(stored)
-        if idempotency_key:
-            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing
-        raise
-    except BaseException:
-        # Nothing refers to the files: do not leave them behind.
-        delete_stored(stored)
-        raise
-    # The new case carries its timeline and photos, as prefetch_related would have loaded them:
-    # whoever shows it next needs no query.
-    case._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        "events": _known(case.events.all(), events),
-        "photos": _known(case.photos.all(), stored),
-    }
-    return case
+    return case, events
 
 
 def _known(qs: Any, rows: list[Any]) -> Any:

@@ -1,4 +1,5 @@
-"""The statements of case intake (`actions.create_case`): one read, one write.
+"""The statements of case intake (`actions.create_case`): one read, one write, or on PostgreSQL,
+when this process has seen everything it needs before, one guarded write.
 
 `read_context` asks, in ONE statement, everything intake checks before it writes: the category
 (by code) and its priority's policy, the grid and its community, the boundary version the grid
@@ -6,6 +7,16 @@ was located with, the working calendar's revision, and an earlier case with the 
 idempotency key. The per-process caches (point → grid index, working calendar) are used only
 when the version read in that same statement says they are current, so a change by an
 administrator applies to the very next intake.
+
+What that read returns is also kept in this process, with each row's version (PostgreSQL's
+xmin and ctid: a new pair for every update, in any transaction). Asked for a `cached` context,
+`read_context` builds it from what it kept, without a query, and attaches a `Guard`: everything
+the context assumed. The write then checks the guard in its own statement, in the same
+snapshot as it inserts, and writes nothing if any of it has changed: the row versions, the
+boundary and calendar versions, the token still valid with the same superuser flag, no case
+with the idempotency key. create_case then reads afresh and decides again. So a cached context
+can make an intake cheaper, never different: what is stored is what a fresh read would have
+decided.
 
 `write_case` stores what create_case decided: on PostgreSQL as ONE data-modifying WITH (case,
 timeline entries, photos, the dashboard's rollups and mark; atomic on its own, so no BEGIN/COMMIT
@@ -17,6 +28,7 @@ them field by field on PostgreSQL). The SQL comes from the models' _meta (wangge
 # always parameters.
 # ruff: noqa: S608
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +44,7 @@ from wangge.dashboard import actions as stats
 from wangge.territory.geo import cached_grid_locator, grid_locator
 from wangge.territory.models import OrgUnit, TerritoryState
 from wangge.workcalendar.models import CalendarState
+from wangge.workcalendar.selectors import cached_revision, working_calendar
 
 # Boundaries that keep changing while an intake reads them: give up after this many rereads.
 MAX_REREADS = 3
@@ -43,6 +56,24 @@ _CATEGORY = Columns(Category, "cat")
 _POLICY = Columns(PriorityPolicy, "pol")
 _GRID = Columns(OrgUnit, "grid", UNIT_FIELDS)
 _COMMUNITY = Columns(OrgUnit, "community", UNIT_FIELDS)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What a context built from this process's caches assumed; `write_case` checks all of it
+    in its statement and writes nothing if any of it has changed. A row version is the row's
+    xmin and ctid as text (None: no such row)."""
+
+    calendar_revision: str
+    # (priority, its policy's row version)
+    policy: tuple[str, str | None]
+    # (category id, row version) when the category was given by its code
+    category: tuple[int, str] | None = None
+    # (boundary version, grid id, row version, community id, row version) when located
+    units: tuple[int, int, str, int | None, str | None] | None = None
+    # (token id, its user's superuser flag) when the token is not yet checked
+    token: tuple[int, bool] | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -57,6 +88,8 @@ class Context:
     token_valid: bool = True
     # The token's user's superuser flag as stored now (the cached user may be older).
     token_superuser: bool | None = None
+    # Set when built from this process's caches: what the write must check.
+    guard: Guard | None = None
 
 
 def _read_sql(*, by_code: bool, with_grid: bool) -> str:
@@ -100,8 +133,122 @@ def _read_sql(*, by_code: bool, with_grid: bool) -> str:
             f"LEFT JOIN {units} {q('community')}"
             f" ON {q('community')}.{q('id')} = {q('grid')}.{q('parent_id')}",
         ]
+    # The rows' versions, last: kept with the rows for a later guarded write (PostgreSQL).
+    aliases = [*(["cat"] if by_code else []), "pol", *(["grid", "community"] if with_grid else [])]
+    parts += [_row_version(alias) for alias in aliases]
     one = q("one")
     return f"SELECT {', '.join(parts)} FROM (SELECT 1 AS {one}) {one} " + " ".join(joins)
+
+
+def _row_version(alias: str) -> str:
+    """SQL for the version of the row under `alias`: a new value for each update of the row,
+    even within one transaction (NULL if there is no row, and on databases without one)."""
+    if connection.vendor != "postgresql":
+        return "NULL"
+    q = connection.ops.quote_name
+    return f"({q(alias)}.xmin::text || {q(alias)}.ctid::text)"
+
+
+# What fresh reads found, for cached contexts (PostgreSQL): raw values as selected, with the
+# rows' versions. Immutable tuples; each use loads new instances. An entry is used for
+# CACHE_SECONDS at most (a row version is a 32-bit transaction id and a place in the table: far
+# too few transactions pass in that time for both to come round again), and dropped when a
+# fresh read no longer finds its row.
+CACHE_SIZE = 4096
+CACHE_SECONDS = 300.0
+# Each entry is (kept at, what was kept). category code → (the category's values, version)
+_categories: dict[str, tuple[float, tuple[tuple[Any, ...], str]]] = {}
+# priority → (the policy's values, version; all None without a policy)
+_policies: dict[str, tuple[float, tuple[tuple[Any, ...], str | None]]] = {}
+# grid id → (boundary version, grid's values, version, community's values, version)
+_units: dict[int, tuple[float, tuple[int, tuple[Any, ...], str, tuple[Any, ...], str | None]]] = {}
+
+
+def _keep(cache: dict[Any, Any], key: Any, entry: Any) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = (time.monotonic(), entry)
+
+
+def _kept(cache: dict[Any, Any], key: Any) -> Any:
+    """The entry kept under `key`, or None if there is none or it is too old."""
+    found = cache.get(key)
+    if found is None or time.monotonic() - found[0] > CACHE_SECONDS:
+        return None
+    return found[1]
+
+
+def forget_cached() -> None:
+    """Drop what this process kept (tests; a guarded write that found it out of date)."""
+    _categories.clear()
+    _policies.clear()
+    _units.clear()
+
+
+def _cached_context(
+    *,
+    category: Category | str,
+    priority: str | None,
+    lon: float | None,
+    lat: float | None,
+    locate: bool,
+    idempotency_key: str | None,
+    token: tuple[int, bool] | None,
+) -> tuple[Context, int | None] | None:
+    """The context from this process's caches, with its guard; None if something is missing
+    (never seen, or the grid index or calendar not built)."""
+    revision = cached_revision()
+    if revision is None:
+        return None
+    category_guard = None
+    found: Category
+    if isinstance(category, str):
+        kept = _kept(_categories, category)
+        if kept is None:
+            return None
+        found = _CATEGORY.load(kept[0])
+        category_guard = (found.pk, kept[1])
+    else:
+        found = category
+    wanted = priority or found.priority
+    kept_policy = _kept(_policies, wanted)
+    if kept_policy is None:
+        return None
+    grid = None
+    grid_id = None
+    units_guard = None
+    if locate:
+        cached = cached_grid_locator()
+        if cached is None:
+            return None
+        version, locator = cached
+        assert lon is not None and lat is not None
+        grid_id = locator.locate(lon, lat)
+        kept_units = _kept(_units, grid_id) if grid_id is not None else None
+        if grid_id is None or kept_units is None or kept_units[0] != version:
+            return None
+        _version, grid_values, grid_version, community_values, community_version = kept_units
+        grid = _GRID.load(grid_values)
+        community = _COMMUNITY.load(community_values)
+        grid.parent = community
+        community_id = community.pk if community is not None else None
+        units_guard = (version, grid_id, grid_version, community_id, community_version)
+    context = Context(
+        existing_id=None,
+        category=found,
+        policy=_POLICY.load(kept_policy[0]),
+        grid=grid,
+        calendar_revision=revision,
+        guard=Guard(
+            calendar_revision=revision,
+            policy=(wanted, kept_policy[1]),
+            category=category_guard,
+            units=units_guard,
+            token=token,
+            idempotency_key=idempotency_key,
+        ),
+    )
+    return context, grid_id
 
 
 _read_cache: dict[tuple[str, bool, bool], str] = {}
@@ -116,14 +263,30 @@ def read_context(
     locate: bool,
     idempotency_key: str | None,
     token_id: int | None = None,
+    superuser: bool = False,
+    cached: bool = False,
 ) -> tuple[Context, int | None]:
-    """One statement (two when this process's point → grid index was out of date).
+    """One statement (two when this process's point → grid index was out of date), or none
+    when `cached` and this process has seen it all (PostgreSQL): then Context.guard is set.
 
     Returns the context and the located grid's id (None: outside every grid, or not asked).
-    `token_id`: an API token not yet checked in this request (Context.token_valid says).
+    `token_id`: an API token not yet checked in this request (Context.token_valid says; in a
+    cached context the guard checks it, with `superuser`, its user's flag as the caller has it).
     `category` is a code to read, or a Category the caller has; `locate`: find the grid of
     (lon, lat) (the caller has checked that both are valid numbers).
     """
+    if cached and connection.vendor == "postgresql" and USE_ONE_STATEMENT:
+        from_cache = _cached_context(
+            category=category,
+            priority=priority,
+            lon=lon,
+            lat=lat,
+            locate=locate,
+            idempotency_key=idempotency_key,
+            token=(token_id, superuser) if token_id is not None else None,
+        )
+        if from_cache is not None:
+            return from_cache
     by_code = isinstance(category, str)
     key = (connection.vendor, by_code, locate)
     sql = _read_cache.get(key)
@@ -139,12 +302,12 @@ def read_context(
             assert isinstance(category, Category)
             params += [priority, category.priority]
         if locate:
-            cached = cached_grid_locator()
-            if cached is None:
+            kept = cached_grid_locator()
+            if kept is None:
                 grid_locator()
-                cached = cached_grid_locator()
-            assert cached is not None
-            version, locator = cached
+                kept = cached_grid_locator()
+            assert kept is not None
+            version, locator = kept
             assert lon is not None and lat is not None
             grid_id = locator.locate(lon, lat)
             params.append(grid_id)
@@ -164,28 +327,63 @@ def read_context(
             field="location",
         )
     i = 4
+    versions = iter(row[len(row) - (by_code + 1 + 2 * locate) :])
+    keep = connection.vendor == "postgresql"
     found: Category | None
     if by_code:
-        found = _CATEGORY.load(row[i : i + len(_CATEGORY)])
+        values = tuple(row[i : i + len(_CATEGORY)])
+        found = _CATEGORY.load(values)
         i += len(_CATEGORY)
+        version = next(versions)
+        if found is not None and keep:
+            _keep(_categories, category, (values, version))
+        else:
+            _categories.pop(str(category), None)
     else:
         found = category  # type: ignore[assignment]
-    policy = _POLICY.load(row[i : i + len(_POLICY)])
+    values = tuple(row[i : i + len(_POLICY)])
+    policy = _POLICY.load(values)
     i += len(_POLICY)
+    version = next(versions)
+    if found is not None and keep:
+        _keep(_policies, priority or found.priority, (values, version))
     grid = None
+    if locate and grid_id is not None:
+        _units.pop(grid_id, None)  # kept again below if the row is still there
     if locate:
-        grid = _GRID.load(row[i : i + len(_GRID)])
+        grid_values = tuple(row[i : i + len(_GRID)])
+        grid = _GRID.load(grid_values)
         i += len(_GRID)
-        community = _COMMUNITY.load(row[i : i + len(_COMMUNITY)])
+        community_values = tuple(row[i : i + len(_COMMUNITY)])
+        community = _COMMUNITY.load(community_values)
+        grid_version, community_version = next(versions), next(versions)
         if grid is not None:
             # The parent is known (or there is none): no query when create_case looks at it.
             grid.parent = community
+            if keep and grid_id == grid.pk:
+                _keep(
+                    _units,
+                    grid_id,
+                    (
+                        stored_version,
+                        grid_values,
+                        grid_version,
+                        community_values,
+                        community_version,
+                    ),
+                )
+    revision = str(row[1] or "")
+    if keep and cached_revision() not in (None, revision):
+        # A calendar this process holds is out of date: cached contexts would carry its
+        # revision and never pass their guard, even when their deadlines are in hours and so
+        # never ask for the calendar again. Built now, once per change.
+        working_calendar(revision=revision)
     context = Context(
         existing_id=row[2],
         category=found,
         policy=policy,
         grid=grid,
-        calendar_revision=str(row[1] or ""),
+        calendar_revision=revision,
         token_valid=token_id is None or row[3] is not None,
         token_superuser=None if token_id is None or row[3] is None else bool(row[3]),
     )
@@ -202,14 +400,86 @@ _PHOTO = Insert(CasePhoto)
 USE_ONE_STATEMENT = True
 
 
-def write_case(*, case: Case, events: Sequence[CaseEvent], photos: Sequence[CasePhoto]) -> None:
+_guard_sql: dict[tuple[bool, ...], str] = {}
+
+
+def _guard(guard: Guard) -> tuple[str, list[Any]]:
+    """The condition that `guard` still holds, and its parameters (PostgreSQL)."""
+    q = connection.ops.quote_name
+    shape = (
+        guard.category is not None,
+        guard.units is not None,
+        guard.token is not None,
+        guard.idempotency_key is not None,
+    )
+    params: list[Any] = [guard.calendar_revision, *guard.policy]
+    if guard.category is not None:
+        params += guard.category
+    if guard.units is not None:
+        params += guard.units
+    if guard.token is not None:
+        params += guard.token
+    if guard.idempotency_key is not None:
+        params.append(guard.idempotency_key)
+    sql = _guard_sql.get(shape)
+    if sql is not None:
+        return sql, params
+
+    def version(model: Any, column: str, op: str = "=") -> str:
+        table = q(model._meta.db_table)
+        return f"(SELECT {_row_version('r')} FROM {table} {q('r')} WHERE {q('r')}.{q(column)} = %s) {op} %s"
+
+    def single(model: Any, column: str, missing: str) -> str:
+        # As the read takes it: a missing row is the default (`missing`).
+        table = q(model._meta.db_table)
+        value = f"(SELECT {q(column)} FROM {table} WHERE {q(model._meta.pk.column)} = 1)"
+        return f"COALESCE({value}, {missing}) = %s"
+
+    parts = [
+        single(CalendarState, "revision", "''"),
+        version(PriorityPolicy, "priority", "IS NOT DISTINCT FROM"),
+    ]
+    if guard.category is not None:
+        parts.append(version(Category, "id"))
+    if guard.units is not None:
+        parts += [
+            single(TerritoryState, "boundary_version", "0"),
+            version(OrgUnit, "id"),
+            version(OrgUnit, "id", "IS NOT DISTINCT FROM"),
+        ]
+    if guard.token is not None:
+        parts.append(
+            f"EXISTS (SELECT 1 FROM {q(ApiToken._meta.db_table)} {q('t')}"
+            f" JOIN {q(User._meta.db_table)} {q('tu')} ON {q('tu')}.{q('id')} = {q('t')}.{q('user_id')}"
+            f" WHERE {q('t')}.{q('id')} = %s AND {q('t')}.{q('revoked_at')} IS NULL"
+            f" AND {q('tu')}.{q('is_active')} AND {q('tu')}.{q('is_superuser')} = %s)"
+        )
+    if guard.idempotency_key is not None:
+        parts.append(
+            f"NOT EXISTS (SELECT 1 FROM {q(Case._meta.db_table)} WHERE {q('idempotency_key')} = %s)"
+        )
+    sql = _guard_sql[shape] = "WHERE " + " AND ".join(parts)
+    return sql, params
+
+
+def write_case(
+    *,
+    case: Case,
+    events: Sequence[CaseEvent],
+    photos: Sequence[CasePhoto],
+    guard: Guard | None = None,
+) -> bool:
     """Store the new `case` with its timeline `events` (the first one carries the `photos`,
     whose files are already stored) and count it in the dashboard's rollups. Sets the pks.
+
+    With a `guard` (from a cached context; PostgreSQL only), writes only if it still holds,
+    checked in the same statement: returns False, having written nothing, if it did not.
 
     Runs in the caller's transaction if there is one (inside a savepoint: an IntegrityError then
     leaves the caller's transaction usable), else as one atomic statement on PostgreSQL.
     """
     if connection.vendor != "postgresql" or not USE_ONE_STATEMENT:
+        assert guard is None, "a guarded write is PostgreSQL's one statement"
         with transaction.atomic():
             case.save(force_insert=True)
             for event in events:
@@ -220,22 +490,31 @@ def write_case(*, case: Case, events: Sequence[CaseEvent], photos: Sequence[Case
                 photo.event = events[0]
                 photo.save(force_insert=True)
             stats.record_case(case=case, is_new=True)
-        return
+        return True
     q = connection.ops.quote_name
-    new_case = f"(SELECT {q('id')} FROM {q('new_case')})"
+    # Every other part reads its row FROM the case's part: with no case, nothing is written.
+    new_case = q("new_case")
+    case_id = f"{new_case}.{q('id')}"
     parts: list[tuple[str, str, list[Any]]] = []
-    sql, params = _CASE.statement(case)
+    if guard is None:
+        sql, params = _CASE.statement(case)
+    else:
+        condition, guard_params = _guard(guard)
+        sql, params = _CASE.statement(case, select=condition)
+        params += guard_params
     parts.append(("new_case", sql, params))
     for n, event in enumerate(events):
-        sql, params = _EVENT.statement(event, exprs={"case_id": new_case})
+        sql, params = _EVENT.statement(event, exprs={"case_id": case_id}, select=f"FROM {new_case}")
         parts.append((f"event_{n}", sql, params))
+    event_0 = q("event_0")
     for n, photo in enumerate(photos):
         sql, params = _PHOTO.statement(
             photo,
-            exprs={"case_id": new_case, "event_id": f"(SELECT {q('id')} FROM {q('event_0')})"},
+            exprs={"case_id": case_id, "event_id": f"{event_0}.{q('id')}"},
+            select=f"FROM {new_case}, {event_0}",
         )
         parts.append((f"photo_{n}", sql, params))
-    for n, (sql, params) in enumerate(stats.new_case_statements(case=case, case_id_sql=new_case)):
+    for n, (sql, params) in enumerate(stats.new_case_statements(case=case, new_case=new_case)):
         parts.append((f"stat_{n}", sql, params))
     returned = [name for name, _sql, _params in parts if not name.startswith("stat_")]
     statement = (
@@ -252,6 +531,8 @@ def write_case(*, case: Case, events: Sequence[CaseEvent], photos: Sequence[Case
         else:
             cursor.execute(statement, all_params)
         ids = cursor.fetchone()
+    if ids[0] is None:
+        return False
     objects: list[Any] = [case, *events, *photos]
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
@@ -262,3 +543,4 @@ def write_case(*, case: Case, events: Sequence[CaseEvent], photos: Sequence[Case
     for photo in photos:
         photo.case = case
         photo.event = events[0]
+    return True

@@ -84,13 +84,22 @@ class Insert:
         ]
         # Per field: (attname, whether pre_save does more than read the attribute, plain).
         self._steps = [(f.attname, _has_pre_save(f), _is_plain(f)) for f in self.fields]
-        self._sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
+        self._sql: dict[tuple[str, tuple[str, ...], bool, str], str] = {}
 
     def sql(
-        self, *, using: str = "default", exprs: Iterable[str] = (), returning: bool = True
+        self,
+        *,
+        using: str = "default",
+        exprs: Iterable[str] = (),
+        returning: bool = True,
+        select: str = "",
     ) -> str:
-        """The statement; columns (attnames) named in `exprs` take SQL given to `params`."""
-        key = (using, tuple(sorted(exprs)), returning)
+        """The statement; columns (attnames) named in `exprs` take SQL given to `params`.
+
+        `select`: SQL to follow the values in `INSERT … SELECT values {select}` instead of
+        `VALUES (values)`, e.g. "FROM t" or "WHERE …" (then the row is written only if t has
+        one, or the condition holds; its parameters follow the row's)."""
+        key = (using, tuple(sorted(exprs)), returning, select)
         sql = self._sql.get(key)
         if sql is None:
             connection = connections[using]
@@ -99,7 +108,8 @@ class Insert:
             values = ", ".join(
                 "{" + f.attname + "}" if f.attname in key[1] else "%s" for f in self.fields
             )
-            sql = f"INSERT INTO {q(self.model._meta.db_table)} ({names}) VALUES ({values})"  # noqa: S608
+            rows = f"SELECT {values} {select}" if select else f"VALUES ({values})"
+            sql = f"INSERT INTO {q(self.model._meta.db_table)} ({names}) {rows}"
             if returning:
                 sql += f" RETURNING {q(_column(self.model._meta.pk))}"
             self._sql[key] = sql
@@ -128,10 +138,12 @@ class Insert:
         using: str = "default",
         exprs: dict[str, str] | None = None,
         returning: bool = True,
+        select: str = "",
     ) -> tuple[str, list[Any]]:
-        """(sql, params) for `obj`, with the SQL of `exprs` (attname → SQL) filled in."""
+        """(sql, params) for `obj`, with the SQL of `exprs` (attname → SQL) filled in; `select`
+        as in `sql` (without parameters of its own)."""
         exprs = exprs or {}
-        sql = self.sql(using=using, exprs=exprs, returning=returning)
+        sql = self.sql(using=using, exprs=exprs, returning=returning, select=select)
         if exprs:
             sql = sql.format(**exprs)
         return sql, self.params(obj, using=using, skip=exprs)

@@ -152,10 +152,12 @@ def _new_case_sql() -> tuple[str, str, str, str]:
     community and slice upserts of one new case and its mark, each given the case's flags as
     one parameter and turning them into the COUNTERS in SQL (bit i of the flags is COUNTERS[i])
     instead of sending 17 counts per row: intake's statement has about a hundred parameters
-    fewer to send and this module fewer dicts to build."""
+    fewer to send and this module fewer dicts to build. Each reads its row FROM {new_case}
+    (the part of intake's WITH that inserted the case), so writes nothing when that inserted
+    nothing."""
     q = connection.ops.quote_name
     bits = ", ".join(f"({q('x')}.{q('f')} >> {i}) & 1" for i in range(len(COUNTERS)))
-    flags = f"(SELECT %s::integer AS {q('f')}) AS {q('x')}"
+    flags = f"(SELECT %s::integer AS {q('f')} FROM {{new_case}}) AS {q('x')}"
 
     def upsert(model: type[Any], key_fields: tuple[str, ...], keys: str) -> str:
         # Only quoted model identifiers are interpolated; values are parameters.
@@ -182,15 +184,16 @@ def _new_case_sql() -> tuple[str, str, str, str]:
     mark = (
         f"INSERT INTO {q(CaseMark._meta.db_table)} "
         f"(case_id, {', '.join(q(c) for c in KEY_FIELDS)}, flags) "
-        "VALUES ({case_id}, %s, %s, %s, %s, %s, %s)"
+        f"SELECT {{new_case}}.{q('id')}, %s, %s, %s, %s, %s, %s FROM {{new_case}}"
     )
     return day, month, slices, mark
 
 
-def new_case_statements(*, case: Case, case_id_sql: str) -> list[tuple[str, list[Any]]]:
+def new_case_statements(*, case: Case, new_case: str) -> list[tuple[str, list[Any]]]:
     """What `record_case(case=case, is_new=True)` writes, as statements for case intake's one
-    data-modifying WITH on PostgreSQL (wangge.cases.intake), the new case's id given as the SQL
-    `case_id_sql`. A test compares the rows both write."""
+    data-modifying WITH on PostgreSQL (wangge.cases.intake): `new_case` is the quoted name of
+    the part that inserted the case and returns its id (no row: nothing is written). A test
+    compares the rows both write."""
     key = case_key(case)
     flags = case_flags(case)
     day_sql, month_sql, slice_sql, mark_sql = _new_case_sql()
@@ -200,10 +203,13 @@ def new_case_statements(*, case: Case, case_id_sql: str) -> list[tuple[str, list
     if len(slice_rows) != 4:  # the statement has room for four (slice_keys' kinds)
         raise AssertionError("slice_keys changed: update _new_case_sql")
     return [
-        (day_sql, [*key, flags]),
-        (month_sql, [*month_key(key), flags]),
-        (slice_sql, [value for row in slice_rows for value in row] + [flags]),
-        (mark_sql.format(case_id=case_id_sql), [*key, flags]),
+        (day_sql.format(new_case=new_case), [*key, flags]),
+        (month_sql.format(new_case=new_case), [*month_key(key), flags]),
+        (
+            slice_sql.format(new_case=new_case),
+            [value for row in slice_rows for value in row] + [flags],
+        ),
+        (mark_sql.format(new_case=new_case), [*key, flags]),
     ]
 
 

@@ -42,6 +42,13 @@ def working_calendar(*, revision: str | None = None) -> WorkingCalendar:
     return calendar
 
 
+def cached_revision() -> str | None:
+    """The revision of the calendar this process holds (None: none built yet), without asking
+    the database: the caller checks it against the stored one (case intake, in its write)."""
+    with _lock:
+        return None if _cache["calendar"] is None else _cache["revision"]
+
+
 def year_schedules() -> QuerySet[CalendarYear]:
     """Every stored year, newest first. The calendar is public information: no scope applies."""
     return CalendarYear.objects.order_by("-year")

@@ -12,12 +12,24 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from wangge.cases import actions, intake
-from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, Source
+from wangge.cases.models import (
+    Case,
+    CaseEvent,
+    CasePhoto,
+    Category,
+    LimitUnit,
+    Priority,
+    PriorityPolicy,
+    Source,
+)
 from wangge.cases.tests.helpers import GRID, report
 from wangge.cases.tests.test_photos import image_bytes
 from wangge.core.tests.fixtures import World
+from wangge.dashboard.counters import drift
+from wangge.dashboard.models import CaseMark
 from wangge.territory import actions as territory_actions
 from wangge.territory import geo
+from wangge.territory.models import Level, OrgUnit
 from wangge.territory.tests.factories import center_of
 from wangge.workcalendar.actions import set_year_schedule
 
@@ -132,6 +144,7 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
 
 def test_intake_reads_everything_it_checks_in_one_statement(world: World) -> None:
     report(world)  # this process's grid index and calendar are built
+    intake.forget_cached()  # (else a warm intake reads nothing: tests below)
     lon, lat = center_of(world.unit(GRID))
     with CaptureQueriesContext(connection) as queries:
         actions.create_case(
@@ -209,3 +222,233 @@ def test_boundaries_that_keep_changing_during_an_intake_give_a_conflict_not_a_wr
         report(world)
     assert refused.value.field == "location"
     assert Case.objects.count() == 1
+
+
+# --- a context from this process's caches, verified by the write ----------------------------
+
+
+def _by_code(world: World, **kwargs: Any) -> Case:
+    """An intake as the API makes it: the category by its code, the grid located."""
+    lon, lat = center_of(world.unit(GRID))
+    values: dict[str, Any] = {
+        "actor": world.users["dispatcher"],
+        "category": "exposed_garbage",
+        "title": "井盖缺失",
+        "lon": lon,
+        "lat": lat,
+        "source": Source.HOTLINE,
+        "created_at": MONDAY,
+    }
+    values.update(kwargs)
+    return actions.create_case(**values)
+
+
+def _decided(case: Case) -> dict[str, Any]:
+    """What intake decided for `case`, as stored: every column but its own identity."""
+    stored = Case.objects.filter(pk=case.pk).values().get()
+    for name in ("id", "tracking_code", "updated_at"):
+        stored.pop(name)
+    return stored
+
+
+@postgres_only
+def test_an_intake_this_process_has_seen_before_is_one_guarded_statement(world: World) -> None:
+    _by_code(world)
+    with CaptureQueriesContext(connection) as queries:
+        case = _by_code(world, idempotency_key="hotline-0003")
+    (statement,) = _statements(queries)
+    assert statement.startswith("WITH ") and "xmin" in statement
+    intake.forget_cached()
+    assert _decided(case) == _decided(_by_code(world, idempotency_key="hotline-0004")) | {
+        "idempotency_key": "hotline-0003"
+    }
+
+
+def _swap_boundaries(world: World) -> None:
+    """The point intake reports at moves to the neighbouring grid."""
+    a, b = world.unit(GRID), world.unit("110101001001002")
+    boundary_a, boundary_b = a.boundary, b.boundary
+    territory_actions.update_unit(unit=a, boundary=boundary_b)
+    territory_actions.update_unit(unit=b, boundary=boundary_a)
+
+
+def _other_community(world: World) -> None:
+    grid = world.unit(GRID)
+    other = OrgUnit.objects.filter(level=Level.COMMUNITY).exclude(pk=grid.parent_id).first()
+    OrgUnit.objects.filter(pk=grid.pk).update(parent=other)
+
+
+# Each a change another process could make between two intakes to a row or version a cached
+# context relies on; all but those in SAME_DECISION change what intake decides.
+SAME_DECISION = {"the community's name"}
+CHANGES = {
+    "the category's limits": lambda world: Category.objects.filter(code="exposed_garbage").update(
+        response_limit_hours=2, resolution_limit=1
+    ),
+    "the priority's policy": lambda world: PriorityPolicy.objects.update_or_create(
+        priority=Priority.URGENT, defaults={"response_limit_hours": 1}
+    ),
+    "the grid's community": _other_community,
+    "the community's name": lambda world: OrgUnit.objects.filter(
+        pk=world.unit(GRID).parent_id
+    ).update(name="新社区"),
+    "the boundaries": _swap_boundaries,
+    "the working calendar": lambda world: set_year_schedule(
+        year=2026,
+        holidays=[(MONDAY.date() + timedelta(days=n), "测试假日") for n in range(1, 5)],
+    ),
+}
+
+
+@postgres_only
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_cached_context_out_of_date_writes_nothing_and_intake_decides_afresh(
+    world: World, change: str
+) -> None:
+    # (A policy applies to cases more urgent than normal.)
+    priority = Priority.URGENT if change == "the priority's policy" else None
+    before = _by_code(world, priority=priority)  # this process keeps what it read
+    CHANGES[change](world)
+    counts = {model: model.objects.count() for model in WRITTEN}
+    with CaptureQueriesContext(connection) as queries:
+        after = _by_code(world, priority=priority)
+    statements = _statements(queries)
+    # The guarded write found its guard stale, then a read and a plain write.
+    assert "xmin" in statements[0] and statements[-1].startswith("WITH ")
+    assert "xmin" not in statements[-1]
+    for model, count in counts.items():
+        if model in (Case, CaseEvent, CaseMark):
+            assert model.objects.count() == count + 1, model
+    assert drift() == {}
+    intake.forget_cached()
+    fresh = _by_code(world, priority=priority)
+    assert _decided(after) == _decided(fresh)
+    if change not in SAME_DECISION:
+        assert _decided(after) != _decided(before)
+
+
+@postgres_only
+def test_a_refusal_on_a_cached_context_is_checked_afresh(world: World) -> None:
+    """A question made optional since this process kept the category: not refused for it."""
+    garbage = Category.objects.get(code="exposed_garbage")
+    Category.objects.filter(pk=garbage.pk).update(
+        questions=[{"key": "bins", "label": "垃圾桶数", "type": "number", "required": True}]
+    )
+    with pytest.raises(actions.DomainError):
+        _by_code(world)
+    Category.objects.filter(pk=garbage.pk).update(
+        questions=[{"key": "bins", "label": "垃圾桶数", "type": "number", "required": False}]
+    )
+    case = _by_code(world)
+    assert case.answers == {}
+
+
+@postgres_only
+def test_the_cache_holds_only_what_was_read_and_a_miss_reads(world: World) -> None:
+    intake.forget_cached()
+    lon, lat = center_of(world.unit(GRID))
+    context, _grid_id = intake.read_context(
+        category="exposed_garbage",
+        priority=None,
+        lon=lon,
+        lat=lat,
+        locate=True,
+        idempotency_key=None,
+        cached=True,
+    )
+    assert context.guard is None  # nothing kept yet: read
+    again, _grid_id = intake.read_context(
+        category="exposed_garbage",
+        priority=None,
+        lon=lon,
+        lat=lat,
+        locate=True,
+        idempotency_key=None,
+        cached=True,
+    )
+    assert again.guard is not None
+    assert again.category is not None and context.category is not None
+    assert again.category.pk == context.category.pk
+    assert again.category is not context.category  # new instances for each use
+
+
+def test_the_first_intake_of_a_process_builds_its_grid_index(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(geo, "_locators", geo.VersionedCache(geo.build_grid_locator))
+    intake.forget_cached()
+    assert geo.cached_grid_locator() is None
+    case = _by_code(world)
+    assert case.grid_code == GRID
+
+
+BROKEN_JPEG = b"\xff\xd8\xffnot a photo"
+
+
+@postgres_only
+def test_a_replay_with_its_key_returns_the_case_even_with_a_broken_photo(world: World) -> None:
+    first = _by_code(world, idempotency_key="hotline-0005", photos=[image_bytes("JPEG")])
+    assert _by_code(world, idempotency_key="hotline-0005", photos=[BROKEN_JPEG]).pk == first.pk
+    # Without photos a replay tries the kept copy first: its guard sends it to the read.
+    assert _by_code(world, idempotency_key="hotline-0005").pk == first.pk
+    assert Case.objects.filter(idempotency_key="hotline-0005").count() == 1
+
+
+@postgres_only
+def test_a_photo_refusal_on_a_kept_copy_gives_way_to_what_is_stored_now(world: World) -> None:
+    _by_code(world)
+    Category.objects.filter(code="exposed_garbage").update(is_active=False)
+    with pytest.raises(actions.DomainError) as refused:
+        _by_code(world, photos=[BROKEN_JPEG])
+    assert refused.value.field == "category"
+    Category.objects.filter(code="exposed_garbage").update(is_active=True)
+    with pytest.raises(actions.DomainError) as refused:
+        _by_code(world, photos=[BROKEN_JPEG])
+    assert refused.value.field.startswith("photos")
+
+
+def _statement_count(world: World, **kwargs: Any) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        _by_code(world, **kwargs)
+    return len(_statements(queries))
+
+
+@postgres_only
+def test_after_a_calendar_edit_intakes_in_hours_are_one_statement_again(world: World) -> None:
+    """Deadlines in hours never ask for the calendar: the fresh read renews it, or every
+    later guard would carry the old revision and fail."""
+    Category.objects.filter(code="exposed_garbage").update(
+        resolution_unit=LimitUnit.HOURS, resolution_limit=48
+    )
+    _by_code(world)
+    assert _statement_count(world) == 1
+    set_year_schedule(
+        year=2026,
+        holidays=[(MONDAY.date() + timedelta(days=n), "测试假日") for n in range(1, 5)],
+    )
+    _by_code(world)  # the guard fails once, the read renews what the worker holds
+    assert _statement_count(world) == 1
+
+
+@postgres_only
+def test_a_category_code_no_longer_stored_is_forgotten(world: World) -> None:
+    _by_code(world)
+    Category.objects.filter(code="exposed_garbage").update(code="garbage_renamed")
+    for _ in range(2):
+        with pytest.raises(actions.DomainError) as refused:
+            _by_code(world)
+        assert (refused.value.field, refused.value.code) == ("category", "unknown")
+    with CaptureQueriesContext(connection) as queries, pytest.raises(actions.DomainError):
+        _by_code(world)
+    (statement,) = _statements(queries)  # the read alone: no guarded write first
+    assert statement.startswith("SELECT")
+
+
+@postgres_only
+def test_what_is_kept_is_used_only_for_a_while(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _by_code(world)
+    assert _statement_count(world) == 1
+    monkeypatch.setattr(intake, "CACHE_SECONDS", -1.0)
+    assert _statement_count(world) == 2  # read, then write

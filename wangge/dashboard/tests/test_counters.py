@@ -229,7 +229,7 @@ def test_intake_locks_slice_rows_in_the_order_a_transition_does(world: World) ->
 
     case = report(world)
     key = case_key(case)
-    intake = [p for sql, p in stats.new_case_statements(case=case, case_id_sql="0")]
+    intake = [p for sql, p in stats.new_case_statements(case=case, new_case="c")]
     intake_keys = [tuple(intake[2][i : i + 5]) for i in range(0, 20, 5)]
     (transition,) = [
         p for sql, p in stats._statements({key: counts_of(case_flags(case))}) if "slice" in sql
