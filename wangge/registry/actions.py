@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -165,6 +165,46 @@ def create_household(
     )
 
 
+@transaction.atomic
+def add_household(
+    *,
+    actor: Any,
+    building: Building,
+    unit_number: int,
+    room: str,
+    tenure: str,
+    floor_area_m2: Any = None,
+    move_in_date: date | None = None,
+) -> Household:
+    """A new household (a flat newly occupied, or one never registered) in unit `unit_number`
+    of `building`, which must be one of the building's units."""
+    _require_write(actor, building)
+    if not 1 <= unit_number <= max(building.unit_count, 1):
+        raise DomainError(
+            _("单元号须在 1 到 %(n)d 之间 (unit: the building has %(n)d units)")
+            % {"n": max(building.unit_count, 1)},
+            field="unit",
+        )
+    unit = create_building_unit(actor=actor, building=building, number=unit_number)
+    try:
+        with transaction.atomic():
+            return create_household(
+                actor=actor,
+                unit=unit,
+                room=room,
+                tenure=tenure,
+                floor_area_m2=floor_area_m2,
+                move_in_date=move_in_date,
+            )
+    except IntegrityError:
+        # Another user registered the same room a moment ago.
+        raise Conflict(
+            _("%(unit)s已有 %(room)s 室 (room: already registered in this unit)")
+            % {"unit": unit, "room": room.strip()},
+            field="room",
+        ) from None
+
+
 # --- residents ------------------------------------------------------------------------------
 
 
@@ -293,25 +333,40 @@ def resident_by_id_number(id_number: str) -> Resident | None:
 
 
 @transaction.atomic
-def register_resident(*, actor: Any, household: Household, data: ResidentInput) -> Resident:
-    _require_write(actor, household.building)
+@transaction.atomic
+def register_resident(
+    *, actor: Any, household: Household, data: ResidentInput, note: str = ""
+) -> Resident:
+    """Register a new resident in `household`, validated as every resident is; the household
+    keeps one 户主 and an ID number is registered once. Written to the resident's history as
+    新登记 (identifiers only masked)."""
+    building = household.building
+    _require_write(actor, building)
     cleaned = clean_resident(data)
+    note = _text(note, field="note", label=_("说明"), max_length=500, required=False)
+    resident = Resident(household=household)
+    _check_one_head(household.pk, resident, cleaned["relation_to_head"])
     if cleaned["id_number"] and resident_by_id_number(cleaned["id_number"]) is not None:
         raise Conflict(
             _("该身份证号已登记，请在原记录上修改 (id_number: already registered)"),
             field="id_number",
         )
-    return Resident.objects.create(
-        household=household,
-        name=cleaned["name"],
-        sex=cleaned["sex"],
-        birth_date=cleaned["birth_date"],
-        ethnicity=cleaned["ethnicity"],
-        political_status=cleaned["political_status"],
-        residence_type=cleaned["residence_type"],
-        relation_to_head=cleaned["relation_to_head"],
-        **_sealed_fields(cleaned),
+    for field in ("name", "sex", "birth_date", "ethnicity", "political_status"):
+        setattr(resident, field, cleaned[field])
+    resident.residence_type = cleaned["residence_type"]
+    resident.relation_to_head = cleaned["relation_to_head"]
+    for field, value in _sealed_fields(cleaned).items():
+        setattr(resident, field, value)
+    resident.save(force_insert=True)
+    _log_change(
+        actor=actor,
+        resident=resident,
+        kind=ChangeKind.REGISTER,
+        grid_code=building.grid.code,
+        changes={},
+        note=note,
     )
+    return resident
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 """Forms of the registry pages: they parse input; the actions validate the domain rules."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +95,36 @@ class ResidentForm(forms.Form):
     residence_type = forms.ChoiceField(label=_("人口类型"), choices=ResidenceType.choices)
     relation_to_head = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
     note = forms.CharField(label=_("修改说明"), max_length=500, required=False)
+
+
+class NewResidentForm(ResidentForm):
+    """Registering a new resident: the same fields, without the edit's 删除手机号."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["clear_mobile"]
+        self.fields["note"].label = _("登记说明")
+
+
+class HouseholdForm(forms.Form):
+    """A new household in a building: the unit is one of the building's."""
+
+    unit = forms.TypedChoiceField(label=_("单元"), coerce=int)
+    room = forms.CharField(label=_("房号"), max_length=20)
+    tenure = forms.ChoiceField(label=_("产权"), choices=Tenure.choices)
+    floor_area_m2 = forms.CharField(
+        label=_("建筑面积 (m²)"),
+        max_length=12,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    move_in_date = forms.DateField(label=_("入住日期"), required=False, widget=date_picker())
+
+    def __init__(self, *args: Any, unit_count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [  # type: ignore[attr-defined]
+            (n, _("%(n)d单元") % {"n": n}) for n in range(1, max(unit_count, 1) + 1)
+        ]
 
 
 class MoveForm(forms.Form):

@@ -6,6 +6,7 @@ app_name = "registry"
 urlpatterns = [
     path("", views.index, name="index"),
     path("buildings/<int:pk>/", views.building_detail, name="building"),
+    path("buildings/<int:pk>/households/new/", views.household_new, name="household_new"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),
     path("residents/<int:pk>/reveal/", views.resident_reveal, name="reveal"),
     path("search/", views.search, name="search"),
@@ -29,6 +30,7 @@ urlpatterns = [
     ),
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("households/<int:pk>/visit/", views.visit_create, name="visit_create"),
+    path("households/<int:pk>/residents/new/", views.resident_new, name="resident_new"),
     path("visits/", views.visit_list, name="visits"),
     path("visits/<int:pk>/", views.visit_detail, name="visit"),
     path("visits/<int:pk>/case/", views.visit_case, name="visit_case"),

@@ -25,13 +25,24 @@ from wangge.core.responses import private
 from wangge.registry import actions, selectors
 from wangge.registry.forms import (
     ChangeForm,
+    HouseholdForm,
     MoveForm,
+    NewResidentForm,
     ResidentForm,
     RevealForm,
     VisitCaseForm,
     VisitForm,
 )
-from wangge.registry.models import Building, PartyMemberLink, SpecialGroup, VisitPurpose
+from wangge.registry.models import (
+    Building,
+    PartyMemberLink,
+    PoliticalStatus,
+    Relation,
+    ResidenceType,
+    SpecialGroup,
+    Tenure,
+    VisitPurpose,
+)
 from wangge.territory.models import Level
 
 
@@ -66,8 +77,46 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "building": building,
         "households": households,
         "resident_count": sum(len(h.residents.all()) for h in households),
+        "can_write": selectors.can_write(request.user, building),
     }
     return private(render(request, "registry/building.html", context))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """新增住户 in a building: a flat newly occupied, or one never registered."""
+    building = selectors.building_get(user=request.user, pk=pk)
+    if not selectors.can_write(request.user, building):
+        raise DjangoPermissionDenied
+    form = HouseholdForm(
+        request.POST or None,
+        unit_count=building.unit_count,
+        initial={"unit": 1, "tenure": Tenure.OWNER},
+    )
+    error: DomainError | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            household = actions.add_household(
+                actor=request.user,
+                building=building,
+                unit_number=data["unit"],
+                room=data["room"],
+                tenure=data["tenure"],
+                floor_area_m2=data["floor_area_m2"] or None,
+                move_in_date=data["move_in_date"],
+            )
+        except DomainError as exc:
+            error = exc
+            _attach(form, exc)
+        else:
+            messages.success(request, _("已新增住户 %(room)s") % {"room": household.unit_room})
+            return redirect("registry:household", pk=household.pk)
+    context = {"building": building, "form": form}
+    return private(
+        render(request, "registry/household_new.html", context, status=_status(form, error))
+    )
 
 
 def _resident_context(request: HttpRequest, pk: int) -> dict[str, Any]:
@@ -586,6 +635,53 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"resident": resident, "household": resident.household, "form": form}
     return private(
         render(request, "registry/resident_edit.html", context, status=_status(form, error))
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """登记新居民 in a household (a birth, someone moving in from outside the district)."""
+    household = selectors.household_get(user=request.user, pk=pk)
+    if not selectors.can_write(request.user, household.building):
+        raise DjangoPermissionDenied
+    has_head = household.residents.filter(relation_to_head=Relation.HEAD).exists()
+    initial = {
+        "ethnicity": "汉族",
+        "political_status": PoliticalStatus.MASSES,
+        "residence_type": ResidenceType.REGISTERED,
+        "relation_to_head": Relation.OTHER if has_head else Relation.HEAD,
+    }
+    form = NewResidentForm(request.POST or None, initial=initial)
+    error: DomainError | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            resident = actions.register_resident(
+                actor=request.user,
+                household=household,
+                data=actions.ResidentInput(
+                    name=data["name"],
+                    sex=data["sex"],
+                    birth_date=data["birth_date"],
+                    id_number=data["id_number"],
+                    mobile=data["mobile"],
+                    ethnicity=data["ethnicity"],
+                    political_status=data["political_status"],
+                    residence_type=data["residence_type"],
+                    relation_to_head=data["relation_to_head"],
+                ),
+                note=data["note"],
+            )
+        except DomainError as exc:
+            error = exc
+            _attach(form, exc)
+        else:
+            messages.success(request, _("已登记 %(name)s") % {"name": resident.name})
+            return redirect("registry:resident", pk=resident.pk)
+    context = {"household": household, "form": form}
+    return private(
+        render(request, "registry/resident_new.html", context, status=_status(form, error))
     )
 
 

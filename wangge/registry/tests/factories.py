@@ -73,8 +73,13 @@ def add_resident(
     birth: date = date(1985, 6, 15),
     id_number: str | None = None,
     mobile: str | None = None,
-    relation: str = Relation.HEAD,
+    relation: str | None = None,
 ) -> Resident:
+    """A resident registered through the page's action; by default the household's 户主 if it
+    has none yet, else 其他 (a household keeps one head)."""
+    if relation is None:
+        has_head = household.residents.filter(relation_to_head=Relation.HEAD).exists()
+        relation = Relation.OTHER if has_head else Relation.HEAD
     return actions.register_resident(
         actor=actor,
         household=household,

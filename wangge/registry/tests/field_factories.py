@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from wangge.registry import actions
-from wangge.registry.models import Household, PoliticalStatus, Resident
+from wangge.registry.models import Household, PoliticalStatus, Relation, Resident
 from wangge.registry.tests.factories import RegistryWorld, add_household, make_id_number
 from wangge.territory import actions as territory_actions
 from wangge.territory.models import Building
@@ -31,6 +31,11 @@ def add_party_member(actor: Any, household: Household, *, name: str = "赵红") 
             birth_date=date(1975, 7, 1),
             id_number=make_id_number(birth=date(1975, 7, 1), sex="female"),
             political_status=PoliticalStatus.PARTY_MEMBER,
+            relation_to_head=(
+                Relation.OTHER
+                if household.residents.filter(relation_to_head=Relation.HEAD).exists()
+                else Relation.HEAD
+            ),
         ),
     )
 

@@ -65,3 +65,41 @@ def test_a_building_head_does_the_weekly_check_on_a_phone(
     }
     assert outcomes == {"101": CheckOutcome.UNCHANGED, "102": CheckOutcome.CHANGED}
     assert page.wangge_errors == []
+
+
+def test_a_building_head_adds_a_household_and_registers_its_head_on_a_phone(
+    live_server, world, registry: RegistryWorld, phone390, login_page, screenshot
+) -> None:
+    page = phone390
+    login_page(page, live_server, world.users["building_head"])
+    page.goto(f"{live_server.url}/registry/buildings/{registry.mine.pk}/")
+    page.get_by_test_id("add-household").tap()
+    expect(page.get_by_role("heading", name="新增住户")).to_be_visible()
+    page.get_by_label("房号").fill("101")  # already registered: named
+    page.get_by_role("button", name="保存").tap()
+    expect(page.get_by_test_id("error-room")).to_contain_text("已有 101 室")
+    page.get_by_label("房号").fill("601")
+    page.get_by_label("产权").select_option("tenant")
+    page.get_by_label("建筑面积 (m²)").fill("76.5")
+    page.get_by_role("button", name="保存").tap()
+    expect(page.locator(".messages")).to_contain_text("已新增住户 1单元601室")
+    household = Household.objects.get(building=registry.mine, room="601")
+
+    page.get_by_test_id("add-resident").tap()
+    expect(page.get_by_role("heading", name="登记新居民")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_label("姓名").fill("赵建国")
+    page.get_by_label("性别").select_option("male")
+    page.get_by_label("出生日期").fill("1975-05-20")
+    page.get_by_label("手机号").fill("1380013")  # too short: named, nothing else lost
+    page.get_by_role("button", name="登记").tap()
+    expect(page.get_by_test_id("error-mobile")).to_be_visible()
+    expect(page.get_by_label("姓名")).to_have_value("赵建国")
+    screenshot(page, "registry-new-resident-error-phone")
+    page.get_by_label("手机号").fill("13800138000")
+    page.get_by_role("button", name="登记").tap()
+    expect(page.locator(".messages")).to_contain_text("已登记 赵建国")
+    expect(page.get_by_role("heading", name="赵建国")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("13800138000")
+    expect(page.locator("body")).to_contain_text("138****8000")
+    assert household.residents.get().relation_to_head == "head"

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from wangge.cases.models import Case, Category
 from wangge.core.tests.fixtures import login_as
 from wangge.registry import actions
-from wangge.registry.models import PartyMemberLink, Resident, ResidentChange, Visit
+from wangge.registry.models import Household, PartyMemberLink, Resident, ResidentChange, Visit
 from wangge.registry.tests.factories import RegistryWorld
 from wangge.registry.tests.field_factories import FieldWorld
 from wangge.registry.tests.test_views import assert_no_plaintext
@@ -338,7 +338,10 @@ def test_a_resident_is_edited_and_moved_from_the_pages(
     )
     assert response.status_code == 302
     assert Resident.objects.get(pk=resident.pk).household == registry.households["102"]
-    assert list(ResidentChange.objects.values_list("kind", flat=True)) == ["move", "edit"]
+    assert list(ResidentChange.objects.exclude(kind="register").values_list("kind", flat=True)) == [
+        "move",
+        "edit",
+    ]
     page = client.get(
         reverse("registry:household", args=[registry.households["101"].pk])
     ).content.decode()
@@ -390,3 +393,156 @@ def test_a_members_links_outside_the_readers_scope_are_counted_not_named(
     login_as(client, staff)  # the community sees both
     page = client.get(reverse("registry:link_member", args=[field.member.pk])).content.decode()
     assert field.neighbour.address in page and "不在您的查看范围内" not in page
+
+
+def test_a_new_resident_is_registered_from_the_household_page(
+    registry: RegistryWorld, world, client
+) -> None:
+    household = registry.households["101"]  # 王秀英 is its 户主
+    login_as(client, world.users["grid_worker"])
+    page = client.get(reverse("registry:household", args=[household.pk])).content.decode()
+    url = reverse("registry:resident_new", args=[household.pk])
+    assert f'href="{url}"' in page
+    form = client.get(url).content.decode()
+    assert '<option value="other" selected>' in form  # the household has its head
+    data = {
+        "name": "王小明",
+        "sex": "male",
+        "birth_date": "2018-06-01",
+        "id_number": "",
+        "mobile": "",
+        "ethnicity": "汉族",
+        "political_status": "masses",
+        "residence_type": "registered",
+        "relation_to_head": "head",
+        "note": "",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 422
+    assert 'data-testid="error-relation_to_head"' in response.content.decode()
+    assert "王秀英" in response.content.decode()
+    response = client.post(
+        url,
+        {
+            **data,
+            "relation_to_head": "other",
+            "sex": "female",
+            "birth_date": "1949-12-31",
+            "id_number": registry.plain["id_a"],
+        },
+    )
+    assert response.status_code == 409
+    assert 'data-testid="error-id_number"' in response.content.decode()
+    assert "该身份证号已登记" in response.content.decode()
+    # An ID number of a girl for a boy: named, nothing stored.
+    response = client.post(
+        url, {**data, "relation_to_head": "grandchild", "id_number": registry.plain["id_b"]}
+    )
+    assert response.status_code in (409, 422)
+    assert not Resident.objects.filter(name="王小明").exists()
+
+    response = client.post(
+        url,
+        {**data, "relation_to_head": "grandchild", "mobile": "13600002222", "note": "新生儿落户"},
+    )
+    assert response.status_code == 302
+    resident = Resident.objects.get(name="王小明")
+    assert response["Location"] == reverse("registry:resident", args=[resident.pk])
+    assert (resident.household, resident.relation_to_head) == (household, "grandchild")
+    assert resident.mobile_masked == "136****2222"
+    change = ResidentChange.objects.get(resident=resident)
+    assert (change.kind, change.note, change.user) == (
+        "register",
+        "新生儿落户",
+        world.users["grid_worker"],
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "已登记 王小明" in page and "新登记" in page
+    assert "13600002222" not in page
+
+
+def test_registering_a_resident_is_for_writers_in_scope(
+    registry: RegistryWorld, world, client
+) -> None:
+    login_as(client, world.users["grid_worker"])
+    other = reverse("registry:resident_new", args=[registry.households["201"].pk])
+    assert client.get(other).status_code == 404
+    assert client.post(other, {"name": "x"}).status_code == 404
+    login_as(client, world.users["leader"])
+    mine = registry.households["101"].pk
+    page = client.get(reverse("registry:household", args=[mine])).content.decode()
+    assert "登记新居民" not in page
+    assert client.get(reverse("registry:resident_new", args=[mine])).status_code == 403
+    count = Resident.objects.count()
+    response = client.post(
+        reverse("registry:resident_new", args=[mine]),
+        {
+            "name": "王小明",
+            "sex": "male",
+            "ethnicity": "汉族",
+            "political_status": "masses",
+            "residence_type": "registered",
+            "relation_to_head": "other",
+        },
+    )
+    assert response.status_code == 403 and Resident.objects.count() == count
+
+
+def test_an_empty_household_registers_its_head_first(
+    registry: RegistryWorld, world, client
+) -> None:
+    login_as(client, world.users["building_head"])
+    url = reverse("registry:resident_new", args=[registry.households["102"].pk])
+    assert '<option value="head" selected>' in client.get(url).content.decode()
+
+
+def test_a_household_is_added_from_the_building_page(
+    registry: RegistryWorld, world, client
+) -> None:
+    building = registry.mine
+    building.unit_count = 2
+    building.save(update_fields=["unit_count"])
+    login_as(client, world.users["grid_worker"])
+    url = reverse("registry:household_new", args=[building.pk])
+    page = client.get(reverse("registry:building", args=[building.pk])).content.decode()
+    assert f'href="{url}"' in page
+    form = client.get(url).content.decode()
+    assert '<option value="2">' in form and '<option value="3">' not in form
+    data = {"unit": "1", "room": "101", "tenure": "owner", "floor_area_m2": "", "move_in_date": ""}
+    before = Household.objects.count()
+    response = client.post(url, data)  # 1单元101室 is registered
+    assert response.status_code == 409
+    assert 'data-testid="error-room"' in response.content.decode()
+    for field, value in [
+        ("unit", "3"),  # the building has two
+        ("floor_area_m2", "abc"),
+        ("move_in_date", (timezone.localdate() + timedelta(days=3)).isoformat()),
+        ("room", ""),
+    ]:
+        response = client.post(url, {**data, "room": "301", field: value})
+        assert response.status_code in (400, 422), field
+        assert f'data-testid="error-{field}"' in response.content.decode(), field
+    assert Household.objects.count() == before
+    response = client.post(url, {**data, "unit": "2", "room": "301", "floor_area_m2": "88.5"})
+    assert response.status_code == 302
+    household = Household.objects.get(building=building, unit__number=2, room="301")
+    assert response["Location"] == reverse("registry:household", args=[household.pk])
+    assert (household.tenure, str(household.floor_area_m2)) == ("owner", "88.50")
+    page = client.get(response["Location"]).content.decode()
+    assert "已新增住户" in page and "登记新居民" in page
+
+
+def test_adding_a_household_is_for_writers_in_scope(registry: RegistryWorld, world, client) -> None:
+    login_as(client, world.users["grid_worker"])
+    other = reverse("registry:household_new", args=[registry.other.pk])
+    assert client.get(other).status_code == 404
+    assert client.post(other, {"unit": "1", "room": "909", "tenure": "owner"}).status_code == 404
+    login_as(client, world.users["leader"])
+    mine = registry.mine.pk
+    page = client.get(reverse("registry:building", args=[mine])).content.decode()
+    assert "新增住户" not in page
+    url = reverse("registry:household_new", args=[mine])
+    assert client.get(url).status_code == 403
+    response = client.post(url, {"unit": "1", "room": "909", "tenure": "owner"})
+    assert response.status_code == 403
+    assert not Household.objects.filter(room="909").exists()
