@@ -361,7 +361,7 @@ def register_resident(
     _log_change(
         actor=actor,
         resident=resident,
-        kind=ChangeKind.REGISTER,
+        kind=ChangeKind.NEW,
         grid_code=building.grid.code,
         changes={},
         note=note,

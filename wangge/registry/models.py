@@ -478,7 +478,7 @@ class Visit(models.Model):
 
 
 class ChangeKind(models.TextChoices):
-    REGISTER = "register", _("新登记")
+    NEW = "new", _("新登记")
     EDIT = "edit", _("修改信息")
     MOVE = "move", _("迁移住户")
 
@@ -496,7 +496,7 @@ class ResidentChange(models.Model):
         related_name="changes",
     )
     resident_label = models.CharField(_("居民"), max_length=100)
-    kind = models.CharField(_("类型"), max_length=8, choices=ChangeKind.choices)
+    kind = models.CharField(_("类型"), max_length=6, choices=ChangeKind.choices)
     changes = models.JSONField(_("变更内容"), default=dict, blank=True)
     from_household = models.ForeignKey(
         Household,

@@ -296,7 +296,7 @@ def test_an_edit_is_validated_like_a_registration_and_stores_nothing_when_bad(
     assert "sex" in fields
     stored = Resident.objects.get(pk=resident.pk)
     assert stored.name == "王秀英" and stored.mobile_masked == "138****5678"
-    assert not ResidentChange.objects.exclude(kind="register").exists()
+    assert not ResidentChange.objects.exclude(kind="new").exists()
 
 
 def test_an_edit_re_encrypts_and_is_audited_with_masked_values_only(

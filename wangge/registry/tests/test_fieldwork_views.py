@@ -338,7 +338,7 @@ def test_a_resident_is_edited_and_moved_from_the_pages(
     )
     assert response.status_code == 302
     assert Resident.objects.get(pk=resident.pk).household == registry.households["102"]
-    assert list(ResidentChange.objects.exclude(kind="register").values_list("kind", flat=True)) == [
+    assert list(ResidentChange.objects.exclude(kind="new").values_list("kind", flat=True)) == [
         "move",
         "edit",
     ]
@@ -452,7 +452,7 @@ def test_a_new_resident_is_registered_from_the_household_page(
     assert resident.mobile_masked == "136****2222"
     change = ResidentChange.objects.get(resident=resident)
     assert (change.kind, change.note, change.user) == (
-        "register",
+        "new",
         "新生儿落户",
         world.users["grid_worker"],
     )
