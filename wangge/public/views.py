@@ -70,11 +70,22 @@ def _form_errors(form: Any) -> dict[str, str]:
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
+    retry_after: int | None = None
     if request.method == "POST":
         form = ReportForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
-            _limit(request, "report", REPORT_RATE)
+            try:
+                _limit(request, "report", REPORT_RATE)
+            except ratelimit.RateLimited as exc:
+                # Refused, but what was typed stays on the page to send later.
+                retry_after = exc.retry_after
+                errors["form"] = _(
+                    "这个网络提交得太频繁，请 %(minutes)d 分钟后再提交；您填写的内容已保留 "
+                    "(too many reports from this network: send again in %(minutes)d minutes)"
+                ) % {"minutes": max(1, -(-exc.retry_after // 60))}
+        if form.is_valid() and retry_after is None:
+            data = form.cleaned_data
             try:
                 case = actions.submit_report(
                     category=data["category"],
@@ -101,7 +112,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 response = redirect(track_path(case) + "?new=1")
                 response.status_code = 303  # see the result with GET, whatever the retry does
                 return response
-        else:
+        elif retry_after is None:
             errors = _form_errors(form)
         if actions.idempotency_key(str(form["key"].value() or "")) is None:
             # No usable key came back: the corrected form gets one, so its retries are safe.
@@ -132,6 +143,10 @@ def report(request: HttpRequest) -> HttpResponse:
         "photos_dropped": bool(errors and request.FILES),
         "center": f"{center[0]},{center[1]}" if center else "",
     }
+    if retry_after is not None:
+        refused = render(request, "public/report.html", context, status=429)
+        refused["Retry-After"] = str(retry_after)
+        return refused
     return render(request, "public/report.html", context, status=422 if errors else 200)
 
 

@@ -264,10 +264,14 @@ def test_too_many_reports_from_one_address_get_429(
     monkeypatch.setattr(views, "REPORT_RATE", (2, 3600))
     for _ in range(2):
         assert post(client, submission(world)).status_code == 303
-    response = post(client, submission(world))
+    response = post(client, submission(world, description="路灯不亮，晚上很黑"))
     assert response.status_code == 429
     assert response["Retry-After"]
     assert Case.objects.count() == 2
+    # The form comes back with what was typed, and says when to send it.
+    html = response.content.decode()
+    assert "路灯不亮，晚上很黑" in html and 'value="王女士"' in html
+    assert "分钟后再提交" in html
 
 
 def test_the_home_page_offers_anonymous_visitors_the_way_in(world: World, client: Client) -> None:
@@ -286,3 +290,17 @@ def test_the_home_page_still_shows_staff_their_scope(world: World, client: Clien
     html = client.get("/").content.decode()
     assert "我的角色与辖区" in html
     assert 'data-testid="public-entry"' not in html
+
+
+def test_an_anonymous_receipt_does_not_offer_a_lookup_it_cannot_use(
+    world: World, client: Client
+) -> None:
+    """The lookup page asks for the code and the phone's last four digits: without a phone the
+    code is a number to quote on the telephone, and the link is the way back."""
+    response = post(client, submission(world, anonymous="on", name="", phone=""))
+    assert response.status_code == 303
+    receipt = client.get(response["Location"]).content.decode()
+    assert "事件编号" in receipt and "您的查询码" not in receipt
+    assert "请保存下面的链接" in receipt
+    named = post(client, submission(world))
+    assert "您的查询码" in client.get(named["Location"]).content.decode()
