@@ -171,21 +171,34 @@ ENGLISH_NAMES: dict[str, str] = {
 
 EXTRA_QUESTIONS: dict[str, list[dict[str, Any]]] = {
     "elderly_care": [
-        {"key": "age", "label": "老人年龄", "type": "number", "required": False},
-        {"key": "lives_alone", "label": "是否独居", "type": "boolean", "required": False},
+        {"key": "age", "label": "老人年龄", "label_en": "Age", "type": "number", "required": False},
+        {
+            "key": "lives_alone",
+            "label": "是否独居",
+            "label_en": "Lives alone",
+            "type": "boolean",
+            "required": False,
+        },
     ],
     "utilities": [
         {
             "key": "utility",
             "label": "类型",
+            "label_en": "Kind",
             "type": "choice",
             "choices": ["水", "电", "燃气", "供暖"],
             "required": True,
         },
-        {"key": "households", "label": "影响户数", "type": "number", "required": False},
+        {
+            "key": "households",
+            "label": "影响户数",
+            "label_en": "Households affected",
+            "type": "number",
+            "required": False,
+        },
     ],
     "building_safety": [
-        {"key": "floor", "label": "楼层", "type": "number", "required": False},
+        {"key": "floor", "label": "楼层", "label_en": "Floor", "type": "number", "required": False},
     ],
 }
 

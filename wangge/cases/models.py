@@ -116,8 +116,9 @@ class Category(models.Model):
         default=list,
         blank=True,
         help_text=_(
-            '列表，每项如 {"key": "floor", "label": "楼层", "type": "number", "required": true}；'
-            "type 可为 text、number、boolean、date、choice（需 choices 列表）"
+            '列表，每项如 {"key": "floor", "label": "楼层", "label_en": "Floor", "type": "number", '
+            '"required": true}；type 可为 text、number、boolean、date、choice（需 choices 列表）；'
+            "label_en 可省略，英文页面显示"
         ),
     )
     is_active = models.BooleanField(_("启用"), default=True)

@@ -35,7 +35,16 @@ def check_questions(questions: Any) -> list[dict[str, Any]]:
             raise DomainError(_("选择题需要 choices 列表 (choice needs choices)"), field=where)
         if not q.get("label"):
             raise DomainError(_("问题需要 label (label required)"), field=where)
+        if "label_en" in q and not isinstance(q["label_en"], str):
+            raise DomainError(_("label_en 须为文字 (label_en must be text)"), field=where)
     return questions
+
+
+def question_label(question: dict[str, Any]) -> str:
+    """A question's label in the reader's language: its optional "label_en" on English pages."""
+    from wangge.cases.models import category_label
+
+    return category_label(str(question.get("label") or ""), question.get("label_en"))
 
 
 def _coerce(question: dict[str, Any], value: Any) -> Any:
@@ -98,7 +107,7 @@ def clean_answers(*, category: Any, answers: dict[str, Any]) -> dict[str, Any]:
             if question.get("required"):
                 errors.append(
                     DomainError(
-                        _("请回答“%(l)s” (required)") % {"l": question["label"]},
+                        _("请回答“%(l)s” (required)") % {"l": question_label(question)},
                         field=f"answers.{key}",
                         code="required",
                     )
@@ -109,7 +118,7 @@ def clean_answers(*, category: Any, answers: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             errors.append(
                 DomainError(
-                    _("%(label)s：%(reason)s") % {"label": question["label"], "reason": exc},
+                    _("%(label)s：%(reason)s") % {"label": question_label(question), "reason": exc},
                     field=f"answers.{key}",
                 )
             )
@@ -165,7 +174,7 @@ def form_questions(
                 {
                     "key": q["key"],
                     "name": name,
-                    "label": q["label"],
+                    "label": question_label(q),
                     "type": q["type"],
                     "required": bool(q.get("required")),
                     "choices": [str(c) for c in q.get("choices") or []],

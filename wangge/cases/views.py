@@ -31,7 +31,7 @@ from wangge.cases.models import (
     Status,
 )
 from wangge.cases.photos import MAX_PER_CASE
-from wangge.cases.questions import answer_errors, answers_from_form, form_questions
+from wangge.cases.questions import answer_errors, answers_from_form, form_questions, question_label
 from wangge.cases.sla import sla_status
 from wangge.cases.workflow import TRANSITIONS
 from wangge.core.decorators import form_target, login_required_telling
@@ -229,7 +229,7 @@ def case_list_total(request: HttpRequest) -> HttpResponse:
 
 def _answer_rows(case: Any) -> list[tuple[str, str]]:
     """The extra questions' answers with their labels, in the category's order."""
-    labels = {q.get("key"): q.get("label") for q in case.category.questions or []}
+    labels = {q.get("key"): question_label(q) for q in case.category.questions or []}
     rows = []
     for key, value in (case.answers or {}).items():
         if isinstance(value, bool):

@@ -1274,3 +1274,55 @@ def test_a_case_escalated_while_the_handler_typed_hands_back_what_they_typed(
     stranger = report(world, grid=OTHER_GRID)
     response = client.post(reverse("cases:act", args=[stranger.pk, "handle"]), {"result": "x"})
     assert response.status_code == 404
+
+
+def test_a_categorys_questions_speak_the_readers_language(client, world: World) -> None:
+    """The seeded questions carry English labels (migration cases/0012): English pages ask
+    and refuse in English, Chinese pages as before; a question without one stays Chinese."""
+    utilities = category("utilities")
+    questions = list(utilities.questions)
+    questions.append({"key": "note", "label": "补充", "type": "text", "required": False})
+    utilities.questions = questions
+    utilities.save(update_fields=["questions"])
+    login_as(client, world.users["grid_worker"])
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    body = html(client.get(reverse("cases:report"), **english))
+    assert "Households affected" in body and "影响户数" not in body
+    assert "补充" in body  # no English label: its own
+    response = client.post(
+        reverse("cases:report"),
+        report_data(world, "q-en", category=utilities.pk),
+        **english,
+    )
+    assert response.status_code == 422
+    assert "“Kind”" in html(response) and "类型" not in html(response)
+    response = client.post(
+        reverse("cases:report"),
+        report_data(
+            world, "q-en", category=utilities.pk, **{f"answer-{utilities.pk}-utility": "水"}
+        ),
+    )
+    assert response.status_code == 302
+    assert "Kind" in html(client.get(response["Location"], **english))
+    assert "类型" in html(client.get(response["Location"]))
+
+
+def test_the_english_labels_are_added_to_seeded_questions_only(world: World) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("wangge.cases.migrations.0012_question_english_labels")
+    utilities, elderly = category("utilities"), category("elderly_care")
+    utilities.questions = [
+        {k: v for k, v in q.items() if k != "label_en"} for q in utilities.questions
+    ]
+    utilities.questions[1]["label"] = "受影响的住户"  # changed by an administrator
+    utilities.save(update_fields=["questions"])
+    elderly.questions = [{**q, "label_en": "Their own"} for q in elderly.questions]
+    elderly.save(update_fields=["questions"])
+    migration.fill_english_labels(apps, None)
+    utilities.refresh_from_db()
+    elderly.refresh_from_db()
+    assert [q.get("label_en") for q in utilities.questions] == ["Kind", None]
+    assert {q["label_en"] for q in elderly.questions} == {"Their own"}
