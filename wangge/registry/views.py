@@ -585,6 +585,21 @@ def _writable_resident(request: HttpRequest, pk: int) -> Any:
     return resident
 
 
+def _resident_input(data: dict[str, Any]) -> actions.ResidentInput:
+    """A resident's fields from a ResidentForm's cleaned data."""
+    return actions.ResidentInput(
+        name=data["name"],
+        sex=data["sex"],
+        birth_date=data["birth_date"],
+        id_number=data["id_number"],
+        mobile=data["mobile"],
+        ethnicity=data["ethnicity"],
+        political_status=data["political_status"],
+        residence_type=data["residence_type"],
+        relation_to_head=data["relation_to_head"],
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -609,17 +624,7 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
             change = actions.update_resident(
                 actor=request.user,
                 resident_id=resident.pk,
-                data=actions.ResidentInput(
-                    name=data["name"],
-                    sex=data["sex"],
-                    birth_date=data["birth_date"],
-                    id_number=data["id_number"],
-                    mobile=data["mobile"],
-                    ethnicity=data["ethnicity"],
-                    political_status=data["political_status"],
-                    residence_type=data["residence_type"],
-                    relation_to_head=data["relation_to_head"],
-                ),
+                data=_resident_input(data),
                 clear_mobile=data["clear_mobile"],
                 note=data["note"],
             )
@@ -660,17 +665,7 @@ def resident_new(request: HttpRequest, pk: int) -> HttpResponse:
             resident = actions.register_resident(
                 actor=request.user,
                 household=household,
-                data=actions.ResidentInput(
-                    name=data["name"],
-                    sex=data["sex"],
-                    birth_date=data["birth_date"],
-                    id_number=data["id_number"],
-                    mobile=data["mobile"],
-                    ethnicity=data["ethnicity"],
-                    political_status=data["political_status"],
-                    residence_type=data["residence_type"],
-                    relation_to_head=data["relation_to_head"],
-                ),
+                data=_resident_input(data),
                 note=data["note"],
             )
         except DomainError as exc:

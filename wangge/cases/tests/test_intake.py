@@ -347,25 +347,21 @@ def test_a_refusal_on_a_cached_context_is_checked_afresh(world: World) -> None:
 def test_the_cache_holds_only_what_was_read_and_a_miss_reads(world: World) -> None:
     intake.forget_cached()
     lon, lat = center_of(world.unit(GRID))
-    context, _grid_id = intake.read_context(
-        category="exposed_garbage",
-        priority=None,
-        lon=lon,
-        lat=lat,
-        locate=True,
-        idempotency_key=None,
-        cached=True,
-    )
+
+    def read() -> intake.Context:
+        return intake.read_context(
+            category="exposed_garbage",
+            priority=None,
+            lon=lon,
+            lat=lat,
+            locate=True,
+            idempotency_key=None,
+            cached=True,
+        )[0]
+
+    context = read()
     assert context.guard is None  # nothing kept yet: read
-    again, _grid_id = intake.read_context(
-        category="exposed_garbage",
-        priority=None,
-        lon=lon,
-        lat=lat,
-        locate=True,
-        idempotency_key=None,
-        cached=True,
-    )
+    again = read()
     assert again.guard is not None
     assert again.category is not None and context.category is not None
     assert again.category.pk == context.category.pk
