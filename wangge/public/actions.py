@@ -30,7 +30,14 @@ def idempotency_key(client_key: str) -> str | None:
 
 
 def receipt_text(case: Case, *, link: str) -> str:
-    return _("【网格】您反映的“%(title)s”已收到，查询码 %(code)s。查看办理进度：%(link)s") % {
+    """The receipt a reporter can copy or is texted: with a phone, the code and the phone's
+    last digits find the case again; without one, the code is a number to quote."""
+    text = (
+        _("【网格】您反映的“%(title)s”已收到，查询码 %(code)s。查看办理进度：%(link)s")
+        if case.reporter_phone
+        else _("【网格】您反映的“%(title)s”已收到，事件编号 %(code)s。查看办理进度：%(link)s")
+    )
+    return text % {
         # A text message is short: a long title is cut, and says so.
         "title": case.title if len(case.title) <= 20 else case.title[:19] + "…",
         "code": case.tracking_code,

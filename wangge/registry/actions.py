@@ -105,7 +105,9 @@ def _area(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
-        area = Decimal(str(value)).quantize(Decimal("0.01"))
+        area = Decimal(str(value).strip())
+        # NaN and infinities are Decimals too, and NaN refuses to be compared.
+        area = area.quantize(Decimal("0.01")) if area.is_finite() else Decimal(-1)
     except InvalidOperation:
         area = Decimal(-1)
     if not Decimal(0) < area < Decimal(100000):
@@ -143,6 +145,8 @@ def create_household(
 ) -> Household:
     _require_write(actor, unit.building)
     room = _text(room, field="room", label=_("房号"), max_length=20, required=True)
+    # "301室" is room 301: pages add 室 themselves, and the two must not be two flats.
+    room = room.removesuffix("室").strip() or room
     tenure = _choice(tenure, Tenure, field="tenure", label=_("产权"))
     area = _area(floor_area_m2)
     if move_in_date and move_in_date > timezone.localdate():
@@ -206,6 +210,9 @@ def add_household(
 
 
 # --- residents ------------------------------------------------------------------------------
+
+
+EARLIEST_BIRTH = date(1880, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -294,6 +301,14 @@ def clean_resident(data: ResidentInput) -> dict[str, Any]:
         errors.append(
             DomainError(
                 _("出生日期不能晚于今天 (birth_date: not in the future)"), field="birth_date"
+            )
+        )
+    elif birth_date < EARLIEST_BIRTH:
+        # As an ID number's own check: nobody alive was born earlier.
+        errors.append(
+            DomainError(
+                _("出生日期不能早于 1880 年，请检查 (birth_date: not before 1880)"),
+                field="birth_date",
             )
         )
     cleaned["birth_date"] = birth_date

@@ -79,7 +79,9 @@ class ResidentForm(forms.Form):
     birth_date = forms.DateField(label=_("出生日期"), required=False, widget=date_picker())
     id_number = forms.CharField(
         label=_("身份证号"),
-        max_length=18,
+        # Room for a pasted number with spaces ("110101 19900215 108X"); the action strips them
+        # and checks the 18 characters.
+        max_length=24,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
     )

@@ -154,6 +154,38 @@ def test_a_report_survives_a_lost_security_cookie(
     assert unexpected(page.wangge_errors, 403) == []
 
 
+def test_a_report_over_the_networks_limit_keeps_its_input_and_says_when(
+    live_server: Any, world: World, resident_page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An anonymous report refused for too many from one network (a shared mobile address):
+    what was typed stays, the page says in how many minutes; the receipt of one that goes
+    through calls its code a case number (no phone to look it up with)."""
+    from wangge.public import views
+
+    monkeypatch.setattr(views, "REPORT_RATE", (0, 3600))
+    page = resident_page
+    page.goto(f"{live_server.url}/r/")
+    expect(page.locator("#pick-map[data-ready='1']")).to_be_attached()
+    page.get_by_test_id("categories").locator("input").first.check()
+    page.get_by_label("问题描述").fill("楼道灯坏了一周")
+    page.get_by_role("button", name="使用当前位置").tap()
+    expect(page.get_by_test_id("location")).to_contain_text("当前位置")
+    page.get_by_label("匿名反映").check()
+    page.get_by_role("button", name="提交", exact=True).tap()
+    expect(page.get_by_test_id("form-errors")).to_contain_text(re.compile(r"请 \d+ 分钟后再提交"))
+    expect(page.get_by_label("问题描述")).to_have_value("楼道灯坏了一周")
+    assert not Case.objects.exists()
+
+    monkeypatch.setattr(views, "REPORT_RATE", (30, 3600))
+    page.get_by_role("button", name="提交", exact=True).tap()
+    expect(page).to_have_url(re.compile(r"/r/t/[^/]+/\?new=1$"))
+    code = Case.objects.get().tracking_code
+    expect(page.get_by_test_id("receipt")).to_contain_text(f"事件编号 {code}")
+    expect(page.get_by_test_id("sms-text")).to_contain_text(f"事件编号 {code}")
+    expect(page.get_by_test_id("status")).not_to_contain_text("查询码")
+    assert unexpected(page.wangge_errors, 429) == []
+
+
 def test_a_category_with_questions_asks_them_on_the_phone(
     live_server: Any, world: World, resident_page: Any
 ) -> None:

@@ -240,3 +240,14 @@ def test_confirming_a_household_stamps_it_and_keeps_the_history(
     with pytest.raises(PermissionDenied):
         actions.confirm_unchanged(actor=head, household_id=registry.households["201"].pk)
     assert Household.objects.get(pk=registry.households["201"].pk).last_verified_at is None
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "sNaN", "Infinity", "-inf", "1e400", "0", "-5"])
+def test_a_floor_area_that_is_no_area_is_refused_by_its_field(value: str) -> None:
+    """Decimal reads NaN and infinities; NaN refuses to be compared (it was a 500 on the
+    household form and failed a whole ledger check)."""
+    from wangge.registry.actions import _area
+
+    with pytest.raises(DomainError) as refused:
+        _area(value)
+    assert refused.value.field == "floor_area_m2"

@@ -3,7 +3,7 @@ report, 联户 management, editing and moving residents. Masked numbers only, 40
 403 for readers who may not write."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -13,7 +13,7 @@ from wangge.cases.models import Case, Category
 from wangge.core.tests.fixtures import login_as
 from wangge.registry import actions
 from wangge.registry.models import Household, PartyMemberLink, Resident, ResidentChange, Visit
-from wangge.registry.tests.factories import RegistryWorld
+from wangge.registry.tests.factories import RegistryWorld, make_id_number
 from wangge.registry.tests.field_factories import FieldWorld
 from wangge.registry.tests.test_views import assert_no_plaintext
 
@@ -440,10 +440,25 @@ def test_a_new_resident_is_registered_from_the_household_page(
     )
     assert response.status_code in (409, 422)
     assert not Resident.objects.filter(name="王小明").exists()
+    # Without an ID number the typed birth date is all there is: not before 1880.
+    response = client.post(
+        url, {**data, "relation_to_head": "grandchild", "birth_date": "1000-01-01"}
+    )
+    assert 'data-testid="error-birth_date"' in response.content.decode()
+    # A pasted ID number with spaces is taken whole (the box leaves room for them).
+    whole = make_id_number(birth=date(2018, 6, 1), sex="male")
+    pasted = f"{whole[:6]} {whole[6:14]} {whole[14:]}"
+    assert 'maxlength="24"' in client.get(url).content.decode()
 
     response = client.post(
         url,
-        {**data, "relation_to_head": "grandchild", "mobile": "13600002222", "note": "新生儿落户"},
+        {
+            **data,
+            "relation_to_head": "grandchild",
+            "mobile": "13600002222",
+            "note": "新生儿落户",
+            "id_number": pasted,
+        },
     )
     assert response.status_code == 302
     resident = Resident.objects.get(name="王小明")
@@ -516,6 +531,8 @@ def test_a_household_is_added_from_the_building_page(
     for field, value in [
         ("unit", "3"),  # the building has two
         ("floor_area_m2", "abc"),
+        ("floor_area_m2", "NaN"),  # a Decimal, and one that refuses to be compared
+        ("floor_area_m2", "-Infinity"),
         ("move_in_date", (timezone.localdate() + timedelta(days=3)).isoformat()),
         ("room", ""),
     ]:
@@ -523,13 +540,21 @@ def test_a_household_is_added_from_the_building_page(
         assert response.status_code in (400, 422), field
         assert f'data-testid="error-{field}"' in response.content.decode(), field
     assert Household.objects.count() == before
-    response = client.post(url, {**data, "unit": "2", "room": "301", "floor_area_m2": "88.5"})
+    response = client.post(
+        url,
+        {**data, "unit": "2", "room": "301", "floor_area_m2": "88.5", "move_in_date": "2024-05-01"},
+    )
     assert response.status_code == 302
     household = Household.objects.get(building=building, unit__number=2, room="301")
     assert response["Location"] == reverse("registry:household", args=[household.pk])
     assert (household.tenure, str(household.floor_area_m2)) == ("owner", "88.50")
     page = client.get(response["Location"]).content.decode()
     assert "已新增住户" in page and "登记新居民" in page
+    assert "2024-05-01" in page  # the move-in date is shown, so it can be checked
+    # "301室" is the same flat, not a second one named 301室室.
+    response = client.post(url, {**data, "unit": "2", "room": "301室"})
+    assert response.status_code == 409
+    assert Household.objects.filter(building=building, unit__number=2).count() == 1
 
 
 def test_adding_a_household_is_for_writers_in_scope(registry: RegistryWorld, world, client) -> None:

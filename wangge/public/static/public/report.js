@@ -196,7 +196,11 @@
       }
       if (xhr.status === 422) { done(""); showErrors(xhr.responseText); return; }
       if (xhr.status === 413) { done(msg("too-large")); return; }
-      if (xhr.status === 429) { done(msg("too-many")); return; }
+      if (xhr.status === 429) {
+        // The form's own refusal says in how many minutes to send again; any other 429 does not.
+        if (xhr.responseText.indexOf("id=\"form-errors\"") >= 0) { done(""); showErrors(xhr.responseText); } else { done(msg("too-many")); }
+        return;
+      }
       if (xhr.status === 403 && xhr.getResponseHeader("X-Wangge-Error") === "csrf") { renewToken(attempt); return; }
       if (xhr.status >= 500 && attempt < RETRIES) { retry(attempt); return; }
       done(msg("server"));
