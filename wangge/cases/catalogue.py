@@ -187,6 +187,7 @@ EXTRA_QUESTIONS: dict[str, list[dict[str, Any]]] = {
             "label_en": "Kind",
             "type": "choice",
             "choices": ["水", "电", "燃气", "供暖"],
+            "choices_en": ["Water", "Electricity", "Gas", "Heating"],
             "required": True,
         },
         {

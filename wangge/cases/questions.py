@@ -37,6 +37,18 @@ def check_questions(questions: Any) -> list[dict[str, Any]]:
             raise DomainError(_("问题需要 label (label required)"), field=where)
         if "label_en" in q and not isinstance(q["label_en"], str):
             raise DomainError(_("label_en 须为文字 (label_en must be text)"), field=where)
+        if "choices_en" in q and not (
+            isinstance(q["choices_en"], list)
+            and len(q["choices_en"]) == len(q.get("choices") or [])
+            and all(isinstance(c, str) for c in q["choices_en"])
+        ):
+            raise DomainError(
+                _(
+                    "choices_en 须为与 choices 一一对应的文字列表 "
+                    "(choices_en: one text for each of the choices)"
+                ),
+                field=where,
+            )
     return questions
 
 
@@ -45,6 +57,25 @@ def question_label(question: dict[str, Any]) -> str:
     from wangge.cases.models import category_label
 
     return category_label(str(question.get("label") or ""), question.get("label_en"))
+
+
+def choice_options(question: dict[str, Any]) -> list[tuple[str, str]]:
+    """A choice question's (stored value, label in the reader's language) pairs: the labels of
+    its optional "choices_en" on English pages. The stored answer is always the value."""
+    from wangge.cases.models import category_label
+
+    values = [str(c) for c in question.get("choices") or []]
+    english = question.get("choices_en")
+    if not isinstance(english, list) or len(english) != len(values):
+        english = [None] * len(values)
+    return [(v, category_label(v, e)) for v, e in zip(values, english, strict=True)]
+
+
+def answer_label(question: dict[str, Any] | None, value: Any) -> str:
+    """A stored answer as the reader reads it (a choice in their language)."""
+    if question is not None and question.get("type") == "choice":
+        return dict(choice_options(question)).get(str(value), str(value))
+    return str(value)
 
 
 def _coerce(question: dict[str, Any], value: Any) -> Any:
@@ -81,7 +112,8 @@ def _coerce(question: dict[str, Any], value: Any) -> Any:
     if kind == "choice":
         if value not in question["choices"]:
             raise ValueError(
-                _("须为以下之一：%(c)s") % {"c": "、".join(map(str, question["choices"]))}
+                _("须为以下之一：%(c)s")
+                % {"c": "、".join(label for _value, label in choice_options(question))}
             )
         return value
     raise ValueError(kind)
@@ -177,7 +209,7 @@ def form_questions(
                     "label": question_label(q),
                     "type": q["type"],
                     "required": bool(q.get("required")),
-                    "choices": [str(c) for c in q.get("choices") or []],
+                    "choices": choice_options(q),
                     "value": str(data.get(name, "") or "") if data is not None else "",
                     "error": errors.get(q["key"], "") if chosen else "",
                 }

@@ -31,7 +31,13 @@ from wangge.cases.models import (
     Status,
 )
 from wangge.cases.photos import MAX_PER_CASE
-from wangge.cases.questions import answer_errors, answers_from_form, form_questions, question_label
+from wangge.cases.questions import (
+    answer_errors,
+    answer_label,
+    answers_from_form,
+    form_questions,
+    question_label,
+)
 from wangge.cases.sla import sla_status
 from wangge.cases.workflow import TRANSITIONS
 from wangge.core.decorators import form_target, login_required_telling
@@ -229,12 +235,14 @@ def case_list_total(request: HttpRequest) -> HttpResponse:
 
 def _answer_rows(case: Any) -> list[tuple[str, str]]:
     """The extra questions' answers with their labels, in the category's order."""
-    labels = {q.get("key"): question_label(q) for q in case.category.questions or []}
+    questions = {q.get("key"): q for q in case.category.questions or []}
     rows = []
     for key, value in (case.answers or {}).items():
+        question = questions.get(key)
+        label = question_label(question) if question else key
         if isinstance(value, bool):
             value = _("是") if value else _("否")
-        rows.append((str(labels.get(key) or key), str(value)))
+        rows.append((str(label or key), answer_label(question, value)))
     return rows
 
 

@@ -14,6 +14,7 @@ from wangge.cases import actions, selectors
 from wangge.cases.models import Case, CaseEvent, Source, Status
 from wangge.cases.tests.helpers import GRID, case_in, category, do, handled_by_grid_worker, report
 from wangge.cases.tests.test_photos import image_bytes, upload
+from wangge.core.errors import DomainError
 from wangge.core.tests.fixtures import World, login_as
 from wangge.notifications.models import Notification
 from wangge.territory import actions as territory
@@ -1289,6 +1290,8 @@ def test_a_categorys_questions_speak_the_readers_language(client, world: World) 
     body = html(client.get(reverse("cases:report"), **english))
     assert "Households affected" in body and "影响户数" not in body
     assert "补充" in body  # no English label: its own
+    # The options read in English; the answer sent is still the stored value.
+    assert f'name="answer-{utilities.pk}-utility" value="电"> Electricity' in body
     response = client.post(
         reverse("cases:report"),
         report_data(world, "q-en", category=utilities.pk),
@@ -1303,8 +1306,11 @@ def test_a_categorys_questions_speak_the_readers_language(client, world: World) 
         ),
     )
     assert response.status_code == 302
-    assert "Kind" in html(client.get(response["Location"], **english))
-    assert "类型" in html(client.get(response["Location"]))
+    assert Case.objects.get().answers["utility"] == "水"
+    detail = html(client.get(response["Location"], **english))
+    assert "Kind" in detail and "Water" in detail
+    detail = html(client.get(response["Location"]))
+    assert "类型" in detail and "水" in detail
 
 
 def test_the_english_labels_are_added_to_seeded_questions_only(world: World) -> None:
@@ -1326,3 +1332,35 @@ def test_the_english_labels_are_added_to_seeded_questions_only(world: World) -> 
     elderly.refresh_from_db()
     assert [q.get("label_en") for q in utilities.questions] == ["Kind", None]
     assert {q["label_en"] for q in elderly.questions} == {"Their own"}
+
+
+def test_english_options_must_match_the_options_one_for_one() -> None:
+    from wangge.cases.questions import check_questions
+
+    base = {"key": "utility", "label": "类型", "type": "choice", "choices": ["水", "电"]}
+    check_questions([{**base, "choices_en": ["Water", "Electricity"]}])
+    for bad in (["Water"], "Water", ["Water", 2]):
+        with pytest.raises(DomainError) as refused:
+            check_questions([{**base, "choices_en": bad}])
+        assert refused.value.field == "questions[0]"
+
+
+def test_the_english_options_are_added_to_seeded_questions_only(world: World) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("wangge.cases.migrations.0013_question_english_choices")
+    utilities = category("utilities")
+    plain = [{k: v for k, v in q.items() if k != "choices_en"} for q in utilities.questions]
+    utilities.questions = plain
+    utilities.save(update_fields=["questions"])
+    migration.fill_english_choices(apps, None)
+    utilities.refresh_from_db()
+    assert utilities.questions[0]["choices_en"] == ["Water", "Electricity", "Gas", "Heating"]
+    changed = [{**plain[0], "choices": ["水", "电"]}, *plain[1:]]  # an administrator's options
+    utilities.questions = changed
+    utilities.save(update_fields=["questions"])
+    migration.fill_english_choices(apps, None)
+    utilities.refresh_from_db()
+    assert "choices_en" not in utilities.questions[0]
