@@ -92,24 +92,35 @@ class Context:
     guard: Guard | None = None
 
 
-def _read_sql(*, by_code: bool, with_grid: bool) -> str:
+def _single(model: Any, column: str) -> str:
+    """`column` of the one row of `model` (TerritoryState, CalendarState), as a subquery."""
     q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    return f"(SELECT {q(column)} FROM {table} WHERE {q(model._meta.pk.column)} = 1)"
 
-    def single(model: Any, column: str) -> str:
-        table = q(model._meta.db_table)
-        return f"(SELECT {q(column)} FROM {table} WHERE {q(model._meta.pk.column)} = 1)"
 
-    case_table = q(Case._meta.db_table)
-    parts = [
-        single(TerritoryState, "boundary_version"),
-        single(CalendarState, "revision"),
-        f"(SELECT {q('id')} FROM {case_table} WHERE {q('idempotency_key')} = %s)",
-        # The API token the caller took from its cache (wangge.apiauth.TokenAuth): still valid?
-        # (NULL if not; else its user's superuser flag as stored now.)
-        f"(SELECT {q('tu')}.{q('is_superuser')} FROM {q(ApiToken._meta.db_table)} {q('t')}"
+def _valid_token() -> str:
+    """FROM … WHERE of the API token whose id is the parameter, unrevoked, its user (`tu`)
+    active: the token the caller took from its cache (wangge.apiauth.TokenAuth)."""
+    q = connection.ops.quote_name
+    return (
+        f"FROM {q(ApiToken._meta.db_table)} {q('t')}"
         f" JOIN {q(User._meta.db_table)} {q('tu')} ON {q('tu')}.{q('id')} = {q('t')}.{q('user_id')}"
         f" WHERE {q('t')}.{q('id')} = %s AND {q('t')}.{q('revoked_at')} IS NULL"
-        f" AND {q('tu')}.{q('is_active')})",
+        f" AND {q('tu')}.{q('is_active')}"
+    )
+
+
+def _read_sql(*, by_code: bool, with_grid: bool) -> str:
+    q = connection.ops.quote_name
+    case_table = q(Case._meta.db_table)
+    parts = [
+        _single(TerritoryState, "boundary_version"),
+        _single(CalendarState, "revision"),
+        f"(SELECT {q('id')} FROM {case_table} WHERE {q('idempotency_key')} = %s)",
+        # The cached token still valid? (NULL if not; else its user's superuser flag as stored
+        # now.)
+        f"(SELECT {q('tu')}.{q('is_superuser')} {_valid_token()})",
     ]
     joins = []
     if by_code:
@@ -179,7 +190,7 @@ def _kept(cache: dict[Any, Any], key: Any) -> Any:
 
 
 def forget_cached() -> None:
-    """Drop what this process kept (tests; a guarded write that found it out of date)."""
+    """Drop what this process kept (tests: a fresh read replaces or drops single entries)."""
     _categories.clear()
     _policies.clear()
     _units.clear()
@@ -431,9 +442,7 @@ def _guard(guard: Guard) -> tuple[str, list[Any]]:
 
     def single(model: Any, column: str, missing: str) -> str:
         # As the read takes it: a missing row is the default (`missing`).
-        table = q(model._meta.db_table)
-        value = f"(SELECT {q(column)} FROM {table} WHERE {q(model._meta.pk.column)} = 1)"
-        return f"COALESCE({value}, {missing}) = %s"
+        return f"COALESCE({_single(model, column)}, {missing}) = %s"
 
     parts = [
         single(CalendarState, "revision", "''"),
@@ -448,12 +457,7 @@ def _guard(guard: Guard) -> tuple[str, list[Any]]:
             version(OrgUnit, "id", "IS NOT DISTINCT FROM"),
         ]
     if guard.token is not None:
-        parts.append(
-            f"EXISTS (SELECT 1 FROM {q(ApiToken._meta.db_table)} {q('t')}"
-            f" JOIN {q(User._meta.db_table)} {q('tu')} ON {q('tu')}.{q('id')} = {q('t')}.{q('user_id')}"
-            f" WHERE {q('t')}.{q('id')} = %s AND {q('t')}.{q('revoked_at')} IS NULL"
-            f" AND {q('tu')}.{q('is_active')} AND {q('tu')}.{q('is_superuser')} = %s)"
-        )
+        parts.append(f"EXISTS (SELECT 1 {_valid_token()} AND {q('tu')}.{q('is_superuser')} = %s)")
     if guard.idempotency_key is not None:
         parts.append(
             f"NOT EXISTS (SELECT 1 FROM {q(Case._meta.db_table)} WHERE {q('idempotency_key')} = %s)"

@@ -133,6 +133,13 @@ def create_building_unit(*, actor: Any, building: Building, number: int) -> Buil
     return unit
 
 
+def _room(room: str) -> str:
+    """A room number as typed, checked; "301室" is room 301: pages add 室 themselves, and the
+    two must not be two flats."""
+    room = _text(room, field="room", label=_("房号"), max_length=20, required=True)
+    return room.removesuffix("室").strip() or room
+
+
 @transaction.atomic
 def create_household(
     *,
@@ -144,9 +151,7 @@ def create_household(
     move_in_date: date | None = None,
 ) -> Household:
     _require_write(actor, unit.building)
-    room = _text(room, field="room", label=_("房号"), max_length=20, required=True)
-    # "301室" is room 301: pages add 室 themselves, and the two must not be two flats.
-    room = room.removesuffix("室").strip() or room
+    room = _room(room)
     tenure = _choice(tenure, Tenure, field="tenure", label=_("产权"))
     area = _area(floor_area_m2)
     if move_in_date and move_in_date > timezone.localdate():
@@ -204,7 +209,7 @@ def add_household(
         # Another user registered the same room a moment ago.
         raise Conflict(
             _("%(unit)s已有 %(room)s 室 (room: already registered in this unit)")
-            % {"unit": unit, "room": room.strip()},
+            % {"unit": unit, "room": _room(room)},
             field="room",
         ) from None
 
