@@ -14,7 +14,7 @@ from wangge.accounts.actions import hash_token
 from wangge.accounts.models import ApiToken, User
 from wangge.core import ratelimit
 from wangge.core.middleware import COUNTED
-from wangge.core.sql import Columns, prepared_cursor
+from wangge.core.sql import Columns, fresh_copy, prepared_cursor
 
 # How often a token's last_used_at is refreshed: not a write on every request.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -28,11 +28,11 @@ _USER = Columns(User, "u")
 # is never trusted on its own: the request is marked UNCHECKED, and no answer but a 401 leaves
 # before the token is confirmed unrevoked and its user active in the database (in the
 # operation's statement, or in _errors on the way out). Entries are dropped after
-# TOKEN_CACHE_SECONDS, so a renamed user is seen within that time; each request gets fresh
-# instances, never another request's.
+# TOKEN_CACHE_SECONDS, so a renamed user is seen within that time; each request gets its own
+# copies (fresh_copy), never the kept instances nor another request's.
 TOKEN_CACHE_SECONDS = 60
 TOKEN_CACHE_SIZE = 1024
-_token_cache: dict[str, tuple[float, tuple[Any, ...]]] = {}
+_token_cache: dict[str, tuple[float, ApiToken]] = {}
 
 # On the request: (id, hash) of a token taken from the cache and not yet checked in this request.
 UNCHECKED = "_wangge_token_unchecked"
@@ -72,18 +72,24 @@ def _token_with_user(key_hash: str) -> ApiToken | None:
 _token_sql: dict[str, str] = {}
 
 
-def _cached_row(key_hash: str) -> tuple[Any, ...] | None:
-    """The token's values as read, from this process's cache (None: not there or too old)."""
+def _cached_token(key_hash: str) -> ApiToken | None:
+    """A copy of the token (with its user) as read, from this process's cache (None: not
+    there or too old)."""
     entry = _token_cache.get(key_hash)
     if entry is None or time.monotonic() - entry[0] > TOKEN_CACHE_SECONDS:
         return None
-    return entry[1]
+    kept = entry[1]
+    token = fresh_copy(kept)
+    token.user = fresh_copy(kept.user)
+    return token
 
 
-def _remember(key_hash: str, values: tuple[Any, ...]) -> None:
+def _remember(key_hash: str, token: ApiToken) -> None:
     if len(_token_cache) >= TOKEN_CACHE_SIZE:
         _token_cache.clear()
-    _token_cache[key_hash] = (time.monotonic(), values)
+    kept = fresh_copy(token)
+    kept.user = fresh_copy(token.user)
+    _token_cache[key_hash] = (time.monotonic(), kept)
 
 
 def forget_token(key_hash: str) -> None:
@@ -126,16 +132,14 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         key_hash = hash_token(token)
-        values = _cached_row(key_hash) if self.checked_later else None
-        row = _load(values) if values is not None else None
+        row = _cached_token(key_hash) if self.checked_later else None
         if row is not None and _last_use_due(row):
             # Written only after a fresh read says the token is valid: a miss.
             row = None
         if row is not None:
             setattr(request, UNCHECKED, (row.pk, key_hash))
         else:
-            values = _token_row(key_hash)
-            row = _load(values) if values is not None else None
+            row = _token_with_user(key_hash)
         setattr(request, COUNTED, True)
         if row is None or not row.user.is_active:
             ratelimit.hit(
@@ -155,7 +159,8 @@ class TokenAuth(HttpBearer):
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
             # Read again next time, with the new time.
             forget_token(key_hash)
-        elif values is not None and self.checked_later and not hasattr(request, UNCHECKED):
-            _remember(key_hash, values)
+        elif self.checked_later and not hasattr(request, UNCHECKED):
+            # Read just now: kept for the next calls.
+            _remember(key_hash, row)
         request.user = row.user
         return row.user

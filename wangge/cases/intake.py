@@ -34,12 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import ApiToken, User
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, PriorityPolicy
 from wangge.core.errors import Conflict
-from wangge.core.sql import Columns, Insert, prepared_cursor
+from wangge.core.sql import Columns, Insert, fresh_copy, prepared_cursor
 from wangge.dashboard import actions as stats
 from wangge.territory.geo import cached_grid_locator, grid_locator
 from wangge.territory.models import OrgUnit, TerritoryState
@@ -160,19 +161,23 @@ def _row_version(alias: str) -> str:
     return f"({q(alias)}.xmin::text || {q(alias)}.ctid::text)"
 
 
-# What fresh reads found, for cached contexts (PostgreSQL): raw values as selected, with the
-# rows' versions. Immutable tuples; each use loads new instances. An entry is used for
+# What fresh reads found, for cached contexts (PostgreSQL): the rows as loaded, with their
+# versions. Never handed out: each use gets its own copy (fresh_copy). An entry is used for
 # CACHE_SECONDS at most (a row version is a 32-bit transaction id and a place in the table: far
 # too few transactions pass in that time for both to come round again), and dropped when a
 # fresh read no longer finds its row.
 CACHE_SIZE = 4096
 CACHE_SECONDS = 300.0
-# Each entry is (kept at, what was kept). category code → (the category's values, version)
-_categories: dict[str, tuple[float, tuple[tuple[Any, ...], str]]] = {}
-# priority → (the policy's values, version; all None without a policy)
-_policies: dict[str, tuple[float, tuple[tuple[Any, ...], str | None]]] = {}
-# grid id → (boundary version, grid's values, version, community's values, version)
-_units: dict[int, tuple[float, tuple[int, tuple[Any, ...], str, tuple[Any, ...], str | None]]] = {}
+# Each entry is (kept at, what was kept). category code → (the category, version)
+_categories: dict[str, tuple[float, tuple[Category, str]]] = {}
+# priority → (the policy, version; both None without a policy)
+_policies: dict[str, tuple[float, tuple[PriorityPolicy | None, str | None]]] = {}
+# grid id → (boundary version, grid, version, community (None: no parent), version)
+_units: dict[int, tuple[float, tuple[int, OrgUnit, str, OrgUnit | None, str | None]]] = {}
+
+
+def _copy[M: Model](obj: M | None) -> M | None:
+    return fresh_copy(obj) if obj is not None else None
 
 
 def _keep(cache: dict[Any, Any], key: Any, entry: Any) -> None:
@@ -217,7 +222,7 @@ def _cached_context(
         kept = _kept(_categories, category)
         if kept is None:
             return None
-        found = _CATEGORY.load(kept[0])
+        found = fresh_copy(kept[0])
         category_guard = (found.pk, kept[1])
     else:
         found = category
@@ -238,16 +243,16 @@ def _cached_context(
         kept_units = _kept(_units, grid_id) if grid_id is not None else None
         if grid_id is None or kept_units is None or kept_units[0] != version:
             return None
-        _version, grid_values, grid_version, community_values, community_version = kept_units
-        grid = _GRID.load(grid_values)
-        community = _COMMUNITY.load(community_values)
+        _version, kept_grid, grid_version, kept_community, community_version = kept_units
+        grid = fresh_copy(kept_grid)
+        community = _copy(kept_community)
         grid.parent = community
         community_id = community.pk if community is not None else None
         units_guard = (version, grid_id, grid_version, community_id, community_version)
     context = Context(
         existing_id=None,
         category=found,
-        policy=_POLICY.load(kept_policy[0]),
+        policy=_copy(kept_policy[0]),
         grid=grid,
         calendar_revision=revision,
         guard=Guard(
@@ -342,31 +347,27 @@ def read_context(
     keep = connection.vendor == "postgresql"
     found: Category | None
     if by_code:
-        values = tuple(row[i : i + len(_CATEGORY)])
-        found = _CATEGORY.load(values)
+        found = _CATEGORY.load(row[i : i + len(_CATEGORY)])
         i += len(_CATEGORY)
         version = next(versions)
         if found is not None and keep:
-            _keep(_categories, category, (values, version))
+            _keep(_categories, category, (fresh_copy(found), version))
         else:
             _categories.pop(str(category), None)
     else:
         found = category  # type: ignore[assignment]
-    values = tuple(row[i : i + len(_POLICY)])
-    policy = _POLICY.load(values)
+    policy = _POLICY.load(row[i : i + len(_POLICY)])
     i += len(_POLICY)
     version = next(versions)
     if found is not None and keep:
-        _keep(_policies, priority or found.priority, (values, version))
+        _keep(_policies, priority or found.priority, (_copy(policy), version))
     grid = None
     if locate and grid_id is not None:
         _units.pop(grid_id, None)  # kept again below if the row is still there
     if locate:
-        grid_values = tuple(row[i : i + len(_GRID)])
-        grid = _GRID.load(grid_values)
+        grid = _GRID.load(row[i : i + len(_GRID)])
         i += len(_GRID)
-        community_values = tuple(row[i : i + len(_COMMUNITY)])
-        community = _COMMUNITY.load(community_values)
+        community = _COMMUNITY.load(row[i : i + len(_COMMUNITY)])
         grid_version, community_version = next(versions), next(versions)
         if grid is not None:
             # The parent is known (or there is none): no query when create_case looks at it.
@@ -377,9 +378,9 @@ def read_context(
                     grid_id,
                     (
                         stored_version,
-                        grid_values,
+                        fresh_copy(grid),
                         grid_version,
-                        community_values,
+                        _copy(community),
                         community_version,
                     ),
                 )
@@ -466,6 +467,39 @@ def _guard(guard: Guard) -> tuple[str, list[Any]]:
     return sql, params
 
 
+_CASE_ID = ("case_id",)
+_CASE_AND_EVENT_ID = ("case_id", "event_id")
+# (guard condition, events, photos) → the statement
+_write_sql: dict[tuple[str, int, int], str] = {}
+
+
+def _write_statement(condition: str, events: int, photos: int) -> str:
+    """write_case's statement for a case written if `condition` (SQL; "": always) holds,
+    with `events` timeline entries and `photos` photos. Its parameters: the case's (then the
+    condition's), each event's and photo's but their ids of the case and event, then the
+    rollups' (dashboard.actions.new_case_params)."""
+    q = connection.ops.quote_name
+    # Every other part reads its row FROM the case's part: with no case, nothing is written.
+    new_case = q("new_case")
+    case_id = f"{new_case}.{q('id')}"
+    parts = [("new_case", _CASE.sql(select=condition))]
+    for n in range(events):
+        sql = _EVENT.sql(exprs=_CASE_ID, select=f"FROM {new_case}")
+        parts.append((f"event_{n}", sql.format(case_id=case_id)))
+    event_0 = q("event_0")
+    for n in range(photos):
+        sql = _PHOTO.sql(exprs=_CASE_AND_EVENT_ID, select=f"FROM {new_case}, {event_0}")
+        parts.append((f"photo_{n}", sql.format(case_id=case_id, event_id=f"{event_0}.{q('id')}")))
+    returned = [name for name, _sql in parts]
+    parts += [(f"stat_{n}", sql) for n, sql in enumerate(stats.new_case_sql(new_case))]
+    return (
+        "WITH "
+        + ", ".join(f"{q(name)} AS ({sql})" for name, sql in parts)
+        + " SELECT "
+        + ", ".join(f"(SELECT {q('id')} FROM {q(name)})" for name in returned)
+    )
+
+
 def write_case(
     *,
     case: Case,
@@ -495,45 +529,27 @@ def write_case(
                 photo.save(force_insert=True)
             stats.record_case(case=case, is_new=True)
         return True
-    q = connection.ops.quote_name
-    # Every other part reads its row FROM the case's part: with no case, nothing is written.
-    new_case = q("new_case")
-    case_id = f"{new_case}.{q('id')}"
-    parts: list[tuple[str, str, list[Any]]] = []
-    if guard is None:
-        sql, params = _CASE.statement(case)
-    else:
+    params = _CASE.params(case)
+    condition = ""
+    if guard is not None:
         condition, guard_params = _guard(guard)
-        sql, params = _CASE.statement(case, select=condition)
         params += guard_params
-    parts.append(("new_case", sql, params))
-    for n, event in enumerate(events):
-        sql, params = _EVENT.statement(event, exprs={"case_id": case_id}, select=f"FROM {new_case}")
-        parts.append((f"event_{n}", sql, params))
-    event_0 = q("event_0")
-    for n, photo in enumerate(photos):
-        sql, params = _PHOTO.statement(
-            photo,
-            exprs={"case_id": case_id, "event_id": f"{event_0}.{q('id')}"},
-            select=f"FROM {new_case}, {event_0}",
-        )
-        parts.append((f"photo_{n}", sql, params))
-    for n, (sql, params) in enumerate(stats.new_case_statements(case=case, new_case=new_case)):
-        parts.append((f"stat_{n}", sql, params))
-    returned = [name for name, _sql, _params in parts if not name.startswith("stat_")]
-    statement = (
-        "WITH "
-        + ", ".join(f"{q(name)} AS ({sql})" for name, sql, _params in parts)
-        + " SELECT "
-        + ", ".join(f"(SELECT {q('id')} FROM {q(name)})" for name in returned)
-    )
-    all_params = [p for _name, _sql, params in parts for p in params]
+    for event in events:
+        params += _EVENT.params(event, skip=_CASE_ID)
+    for photo in photos:
+        params += _PHOTO.params(photo, skip=_CASE_AND_EVENT_ID)
+    for stat_params in stats.new_case_params(case):
+        params += stat_params
+    shape = (condition, len(events), len(photos))
+    statement = _write_sql.get(shape)
+    if statement is None:
+        statement = _write_sql[shape] = _write_statement(*shape)
     with prepared_cursor() as cursor:
         if connection.in_atomic_block:
             with transaction.atomic():
-                cursor.execute(statement, all_params)
+                cursor.execute(statement, params)
         else:
-            cursor.execute(statement, all_params)
+            cursor.execute(statement, params)
         ids = cursor.fetchone()
     if ids[0] is None:
         return False

@@ -194,22 +194,29 @@ def new_case_statements(*, case: Case, new_case: str) -> list[tuple[str, list[An
     data-modifying WITH on PostgreSQL (wangge.cases.intake): `new_case` is the quoted name of
     the part that inserted the case and returns its id (no row: nothing is written). A test
     compares the rows both write."""
+    return list(zip(new_case_sql(new_case), new_case_params(case), strict=True))
+
+
+@cache  # a process talks to one database
+def new_case_sql(new_case: str) -> tuple[str, ...]:
+    """The SQL of `new_case_statements`, the same for every case."""
+    return tuple(sql.format(new_case=new_case) for sql in _new_case_sql())
+
+
+def new_case_params(case: Case) -> list[list[Any]]:
+    """The parameters of `new_case_statements`, in the same order."""
     key = case_key(case)
     flags = case_flags(case)
-    day_sql, month_sql, slice_sql, mark_sql = _new_case_sql()
     # Sorted, as `_statements` sorts a transition's keys: every transaction locks slice rows
     # in one order, so intake and a transition in the same community cannot deadlock.
     slice_rows = sorted(slice_keys(key))
     if len(slice_rows) != 4:  # the statement has room for four (slice_keys' kinds)
         raise AssertionError("slice_keys changed: update _new_case_sql")
     return [
-        (day_sql.format(new_case=new_case), [*key, flags]),
-        (month_sql.format(new_case=new_case), [*month_key(key), flags]),
-        (
-            slice_sql.format(new_case=new_case),
-            [value for row in slice_rows for value in row] + [flags],
-        ),
-        (mark_sql.format(new_case=new_case), [*key, flags]),
+        [*key, flags],
+        [*month_key(key), flags],
+        [value for row in slice_rows for value in row] + [flags],
+        [*key, flags],
     ]
 
 

@@ -32,6 +32,7 @@ from wangge.territory import geo
 from wangge.territory.models import Level, OrgUnit
 from wangge.territory.tests.factories import center_of
 from wangge.workcalendar.actions import set_year_schedule
+from wangge.workcalendar.selectors import working_calendar
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 postgres_only = pytest.mark.skipif(
@@ -366,6 +367,49 @@ def test_the_cache_holds_only_what_was_read_and_a_miss_reads(world: World) -> No
     assert again.category is not None and context.category is not None
     assert again.category.pk == context.category.pk
     assert again.category is not context.category  # new instances for each use
+
+
+@postgres_only
+def test_what_one_intake_does_to_its_copies_never_reaches_the_next(world: World) -> None:
+    """The kept rows are never handed out: a caller that changes its category, policy, grid
+    or community (or the JSON inside them) changes only its own copies."""
+    intake.forget_cached()
+    lon, lat = center_of(world.unit(GRID))
+    category = Category.objects.get(code="utilities")
+
+    def read() -> intake.Context:
+        return intake.read_context(
+            category="utilities",
+            priority=Priority.URGENT,
+            lon=lon,
+            lat=lat,
+            locate=True,
+            idempotency_key=None,
+            cached=True,
+        )[0]
+
+    working_calendar()  # (built by an intake in working days; this one's are in hours)
+    read()  # kept
+    first = read()
+    assert first.guard is not None
+    assert first.category is not None and first.grid is not None and first.policy is not None
+    first.category.name = "changed"
+    first.category.questions.append({"key": "extra"})
+    first.category.questions[0]["label"] = "changed"
+    first.policy.response_limit_hours = 999
+    first.grid.name = "changed"
+    assert first.grid.parent is not None
+    first.grid.parent.name = "changed"
+
+    second = read()
+    assert second.guard is not None
+    assert second.category is not None and second.grid is not None and second.policy is not None
+    assert second.category.name == category.name
+    assert second.category.questions == category.questions
+    assert second.policy.response_limit_hours != 999
+    assert second.grid.name == world.unit(GRID).name
+    assert second.grid.parent is not None
+    assert second.grid.parent.name == world.unit(GRID).parent.name
 
 
 def test_the_first_intake_of_a_process_builds_its_grid_index(

@@ -1,12 +1,16 @@
-"""wangge.core.sql.prepared_cursor: the connection's kept cursor is handed out again, never to
-two users at once, and never outlives its connection."""
+"""wangge.core.sql: prepared_cursor (the connection's kept cursor is handed out again, never to
+two users at once, and never outlives its connection) and fresh_copy."""
 
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 
-from wangge.core.sql import open_case_scan, prepared_cursor
+from wangge.cases.models import Category
+from wangge.core import sql
+from wangge.core.sql import fresh_copy, open_case_scan, prepared_cursor
+from wangge.territory.models import OrgUnit
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the kept, prepared cursor is PostgreSQL's"
@@ -95,3 +99,48 @@ def test_the_open_case_scan_changes_nothing_elsewhere(db: Any) -> None:
     with open_case_scan(), connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+def test_a_fresh_copy_is_a_new_instance_as_loading_the_row_again_gives(
+    world: Any, django_assert_num_queries: Any
+) -> None:
+    kept = Category.objects.get(code="utilities")
+    assert kept.questions  # a JSON list of dicts
+    parent = kept.parent
+    unit = OrgUnit.objects.only("code", "name").filter(parent__isnull=False).first()
+    assert unit is not None
+    with django_assert_num_queries(0):
+        copy = fresh_copy(kept)
+        unit_copy = fresh_copy(unit)
+        assert unit_copy.name == unit.name
+    assert copy is not kept and copy.pk == kept.pk and copy.code == kept.code
+    assert not copy._state.adding and copy._state.db == kept._state.db
+    assert copy._state is not kept._state
+    # Its own mutable values and no related objects cached on the original.
+    copy.questions[0]["label"] = "changed"
+    copy.questions.append({})
+    assert kept.questions == Category.objects.get(pk=kept.pk).questions
+    assert "parent" not in copy._state.fields_cache and copy.parent_id == parent.pk
+    # Deferred fields stay deferred (read on use, as on a loaded instance).
+    assert unit_copy.get_deferred_fields() == unit.get_deferred_fields() != set()
+
+
+@pytest.mark.django_db
+def test_a_model_with_init_receivers_is_copied_through_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[Any] = []
+
+    def receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    kept = Category.objects.get(code="utilities")
+    post_init.connect(receiver, sender=Category, weak=False)
+    sql._has_init_receivers.cache_clear()
+    try:
+        copy = fresh_copy(kept)
+    finally:
+        post_init.disconnect(receiver, sender=Category)
+        sql._has_init_receivers.cache_clear()
+    assert seen == [copy]
+    assert copy.questions == kept.questions and copy.questions is not kept.questions
