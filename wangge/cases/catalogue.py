@@ -171,7 +171,16 @@ ENGLISH_NAMES: dict[str, str] = {
 
 EXTRA_QUESTIONS: dict[str, list[dict[str, Any]]] = {
     "elderly_care": [
-        {"key": "age", "label": "老人年龄", "label_en": "Age", "type": "number", "required": False},
+        {
+            "key": "age",
+            "label": "老人年龄",
+            "label_en": "Age",
+            "type": "number",
+            "integer": True,
+            "min": 0,
+            "max": 130,
+            "required": False,
+        },
         {
             "key": "lives_alone",
             "label": "是否独居",
@@ -195,11 +204,22 @@ EXTRA_QUESTIONS: dict[str, list[dict[str, Any]]] = {
             "label": "影响户数",
             "label_en": "Households affected",
             "type": "number",
+            "integer": True,
+            "min": 1,
             "required": False,
         },
     ],
     "building_safety": [
-        {"key": "floor", "label": "楼层", "label_en": "Floor", "type": "number", "required": False},
+        {
+            "key": "floor",
+            "label": "楼层",
+            "label_en": "Floor",
+            "type": "number",
+            "integer": True,
+            "min": -10,
+            "max": 200,
+            "required": False,
+        },
     ],
 }
 

@@ -118,7 +118,7 @@ class Category(models.Model):
         help_text=_(
             '列表，每项如 {"key": "floor", "label": "楼层", "label_en": "Floor", "type": "number", '
             '"required": true}；type 可为 text、number、boolean、date、choice（需 choices 列表）；'
-            "label_en 可省略，英文页面显示"
+            "label_en 可省略，英文页面显示；number 可加 min、max（数字）和 integer（true：只收整数）"
         ),
     )
     is_active = models.BooleanField(_("启用"), default=True)

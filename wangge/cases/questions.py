@@ -49,7 +49,38 @@ def check_questions(questions: Any) -> list[dict[str, Any]]:
                 ),
                 field=where,
             )
+        if q["type"] == "number":
+            _check_bounds(q, where)
     return questions
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == value
+        and value not in (float("inf"), float("-inf"))
+    )
+
+
+def _check_bounds(question: dict[str, Any], where: str) -> None:
+    """A number question's optional "min" and "max" (numbers, min ≤ max) and "integer"
+    (true: whole numbers only)."""
+    for key in ("min", "max"):
+        if key in question and not _is_number(question[key]):
+            raise DomainError(
+                _("%(key)s 须为数字 (%(key)s must be a number)") % {"key": key}, field=where
+            )
+    if "min" in question and "max" in question and question["min"] > question["max"]:
+        raise DomainError(_("min 不能大于 max (min must not exceed max)"), field=where)
+    if "integer" in question and not isinstance(question["integer"], bool):
+        raise DomainError(
+            _("integer 须为 true 或 false (integer must be true or false)"), field=where
+        )
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def question_label(question: dict[str, Any]) -> str:
@@ -94,6 +125,17 @@ def _coerce(question: dict[str, Any], value: Any) -> Any:
             raise ValueError(_("须为数字")) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise ValueError(_("须为数字"))
+        if question.get("integer") and not number.is_integer():
+            raise ValueError(_("须为整数"))
+        low, high = question.get("min"), question.get("max")
+        if low is not None and number < low:
+            raise ValueError(
+                _("不能小于 %(limit)s (at least %(limit)s)") % {"limit": _number_text(low)}
+            )
+        if high is not None and number > high:
+            raise ValueError(
+                _("不能大于 %(limit)s (at most %(limit)s)") % {"limit": _number_text(high)}
+            )
         return int(number) if number.is_integer() else number
     if kind == "boolean":
         if isinstance(value, bool):
@@ -210,6 +252,9 @@ def form_questions(
                     "type": q["type"],
                     "required": bool(q.get("required")),
                     "choices": choice_options(q),
+                    "min": _number_text(q["min"]) if _is_number(q.get("min")) else "",
+                    "max": _number_text(q["max"]) if _is_number(q.get("max")) else "",
+                    "step": "1" if q.get("integer") is True else "any",
                     "value": str(data.get(name, "") or "") if data is not None else "",
                     "error": errors.get(q["key"], "") if chosen else "",
                 }

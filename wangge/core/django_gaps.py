@@ -3,7 +3,9 @@
 Our catalogues (LOCALE_PATHS) come before Django's, so a message listed here is shown in
 Chinese wherever Django uses it: "- Select an option -" is the blank choice of every optional
 select in the admin and in model forms (new in Django 6.0, not yet in its zh_Hans catalogue);
-django-axes and django-tasks-db have no Chinese catalogue at all.
+django-axes and django-tasks-db have no Chinese catalogue at all. One is mistranslated there:
+"Null characters are not allowed." reads 不允许是用空字符串 ("no empty string", with a typo), which
+tells a resident who pasted a text with a NUL character in it nothing they can act on.
 `scripts/zh_catalogue.py` writes these into the Chinese catalogue; the English one keeps them.
 """
 
@@ -17,6 +19,8 @@ def gettext_noop(message: str) -> str:
 # msgid → its Chinese.
 CHINESE: dict[str, str] = {
     gettext_noop("- Select an option -"): "- 请选择 -",
+    # Every form's text field (ProhibitNullCharactersValidator): say what to do.
+    gettext_noop("Null characters are not allowed."): "含有无法保存的空字符（NUL），请删除后再提交",
     # django-axes (login attempts and lockouts in the admin) has no Chinese catalogue.
     gettext_noop("access attempt"): "登录尝试",
     gettext_noop("access attempts"): "登录尝试",

@@ -15,8 +15,9 @@ def validate_mobile(value: str) -> None:
         # A masked number copied from a page or the masked ledger export.
         raise ValidationError(
             _(
-                "这是脱敏的手机号，不能保存：请填写完整号码，或留空保留原号码。"
-                " (A masked number: type the full number, or leave it empty.)"
+                "这是脱敏的手机号，不能保存：请填写完整号码（修改已登记的居民时，留空则保留原号码）。"
+                " (A masked number: type the full number; for a registered resident, leaving it"
+                " empty keeps the stored one.)"
             ),
             code="masked_mobile",
         )

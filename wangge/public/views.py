@@ -144,6 +144,8 @@ def report(request: HttpRequest) -> HttpResponse:
         "center": f"{center[0]},{center[1]}" if center else "",
     }
     if retry_after is not None:
+        # Nothing to correct: only when to send again.
+        context["notice_only"] = True
         refused = render(request, "public/report.html", context, status=429)
         refused["Retry-After"] = str(retry_after)
         return refused

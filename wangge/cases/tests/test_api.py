@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from PIL import Image
 
+from wangge import apiauth
 from wangge.accounts.actions import issue_token, revoke_token
 from wangge.accounts.models import ApiToken, User
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Source, Status
@@ -151,6 +152,25 @@ def test_intake_does_not_read_a_known_token_on_its_own(
     token_id = ApiToken.objects.get(name="hotline").pk
     read = [q for q in queries.captured_queries if "revoked_at" in q["sql"]]
     assert len(read) == 1 and str(token_id) in read[0]["sql"] + str(read[0].get("params", ""))
+
+
+def test_each_call_with_a_cached_token_gets_its_own_token_and_user(
+    rf: Any, world: World, django_assert_num_queries: Any
+) -> None:
+    """A request may change its user (its rights as stored now, say): the next request
+    with the same cached token starts from the kept values again."""
+    _token, raw = issue_token(user=world.users["dispatcher"], name="hotline")
+    auth = apiauth.TokenAuth(checked_later=True)
+    for _ in range(2):  # the first writes last_used_at and is not kept; the second is
+        auth.authenticate(rf.post("/api/v1/cases"), raw)
+    with django_assert_num_queries(0):
+        first = auth.authenticate(rf.post("/api/v1/cases"), raw)
+        first.is_superuser = True
+        first.display_name = "changed"
+        second = auth.authenticate(rf.post("/api/v1/cases"), raw)
+    assert second is not first and second.pk == first.pk
+    assert not second.is_superuser
+    assert second.display_name == world.users["dispatcher"].display_name
 
 
 @pytest.mark.parametrize(
@@ -348,6 +368,16 @@ def test_the_response_is_utf8_json_not_ascii_escapes(api_as: Any, world: World) 
         ({"category": "utilities", "answers": {"utility": "网络"}}, "answers.utility", "invalid"),
         (
             {"category": "utilities", "answers": {"utility": "水", "households": "many"}},
+            "answers.households",
+            "invalid",
+        ),
+        (
+            {"category": "utilities", "answers": {"utility": "水", "households": 0}},
+            "answers.households",
+            "invalid",
+        ),
+        (
+            {"category": "utilities", "answers": {"utility": "水", "households": 1.5}},
             "answers.households",
             "invalid",
         ),

@@ -1364,3 +1364,69 @@ def test_the_english_options_are_added_to_seeded_questions_only(world: World) ->
     migration.fill_english_choices(apps, None)
     utilities.refresh_from_db()
     assert "choices_en" not in utilities.questions[0]
+
+
+def test_a_number_question_may_be_bounded_and_whole() -> None:
+    from wangge.cases.questions import check_questions
+
+    base = {"key": "floor", "label": "楼层", "type": "number"}
+    check_questions([{**base, "min": -10, "max": 200, "integer": True}])
+    check_questions([{**base, "min": 0.5}])
+    for bad in ({"min": "1"}, {"max": float("nan")}, {"min": 5, "max": 1}, {"integer": "yes"}):
+        with pytest.raises(DomainError) as refused:
+            check_questions([{**base, **bad}])
+        assert refused.value.field == "questions[0]"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [("0", "影响户数：不能小于 1"), ("2.5", "影响户数：须为整数"), ("-3", "影响户数：不能小于 1")],
+)
+def test_a_number_answer_out_of_its_bounds_is_refused_by_its_field(
+    client, world: World, answer: str, message: str
+) -> None:
+    utilities = category("utilities")
+    login_as(client, world.users["grid_worker"])
+    name = f"answer-{utilities.pk}-households"
+    response = client.post(
+        reverse("cases:report"),
+        report_data(
+            world,
+            "q3",
+            category=utilities.pk,
+            **{f"answer-{utilities.pk}-utility": "水", name: answer},
+        ),
+    )
+    assert response.status_code == 422 and not Case.objects.exists()
+    body = html(response)
+    assert message in body
+    # The box says so before sending: whole numbers from 1.
+    box = re.search(rf'<input[^>]*name="{name}"[^>]*>', body)
+    assert box is not None
+    assert 'min="1"' in box.group(0) and 'step="1"' in box.group(0)
+    assert 'inputmode="numeric"' in box.group(0) and "max=" not in box.group(0)
+
+
+def test_the_number_bounds_are_added_to_seeded_questions_only(world: World) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("wangge.cases.migrations.0014_question_number_bounds")
+    utilities = category("utilities")
+    plain = [
+        {k: v for k, v in q.items() if k not in ("min", "max", "integer")}
+        for q in utilities.questions
+    ]
+    utilities.questions = plain
+    utilities.save(update_fields=["questions"])
+    migration.fill_number_bounds(apps, None)
+    utilities.refresh_from_db()
+    assert utilities.questions[1]["min"] == 1 and utilities.questions[1]["integer"] is True
+    # An administrator's own bound is kept, and nothing is added beside it.
+    own = [plain[0], {**plain[1], "max": 500}]
+    utilities.questions = own
+    utilities.save(update_fields=["questions"])
+    migration.fill_number_bounds(apps, None)
+    utilities.refresh_from_db()
+    assert utilities.questions == own

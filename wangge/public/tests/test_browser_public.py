@@ -173,6 +173,7 @@ def test_a_report_over_the_networks_limit_keeps_its_input_and_says_when(
     page.get_by_label("匿名反映").check()
     page.get_by_role("button", name="提交", exact=True).tap()
     expect(page.get_by_test_id("form-errors")).to_contain_text(re.compile(r"请 \d+ 分钟后再提交"))
+    expect(page.get_by_test_id("form-errors")).not_to_contain_text("请修改以下内容")
     expect(page.get_by_label("问题描述")).to_have_value("楼道灯坏了一周")
     assert not Case.objects.exists()
 

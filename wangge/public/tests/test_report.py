@@ -272,6 +272,8 @@ def test_too_many_reports_from_one_address_get_429(
     html = response.content.decode()
     assert "路灯不亮，晚上很黑" in html and 'value="王女士"' in html
     assert "分钟后再提交" in html
+    # Nothing on it is wrong: no call to correct anything.
+    assert "请修改以下内容" not in html
 
 
 def test_the_home_page_offers_anonymous_visitors_the_way_in(world: World, client: Client) -> None:
@@ -304,3 +306,13 @@ def test_an_anonymous_receipt_does_not_offer_a_lookup_it_cannot_use(
     assert "请保存下面的链接" in receipt
     named = post(client, submission(world))
     assert "您的查询码" in client.get(named["Location"]).content.decode()
+
+
+def test_a_text_with_a_nul_character_is_refused_saying_what_to_do(
+    world: World, client: Client
+) -> None:
+    response = post(client, submission(world, description="路灯\x00坏了"))
+    assert response.status_code == 422 and not Case.objects.exists()
+    html = response.content.decode()
+    assert "问题描述：含有无法保存的空字符（NUL），请删除后再提交" in html
+    assert "路灯" in html  # what was typed comes back

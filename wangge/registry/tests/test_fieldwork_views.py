@@ -373,6 +373,7 @@ def test_a_flat_is_named_in_the_readers_language(registry: RegistryWorld, world,
         english_building = client.get(building, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1单元101室" in chinese
     assert "Unit 1, room 101" in english and "单元" not in english
+    assert "<h2>Residents</h2>" in english and "<h2>居民</h2>" in chinese
     assert "Unit 1" in english_building and "Room 101" in english_building
 
 
