@@ -6,10 +6,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from wangge.cases.actions import location_required
 from wangge.cases.models import Category, Rating
 from wangge.cases.photos import MAX_PER_CASE
 from wangge.core.validators import MOBILE_RE
+from wangge.public.actions import address_problem
 
 # What each input is called on the page: errors start with it.
 LABELS: dict[str, Any] = {
@@ -117,11 +117,30 @@ class ReportForm(forms.Form):
     key = forms.CharField(max_length=64, required=False)
 
     def clean(self) -> dict[str, Any]:
-        """The location is named with the other missing fields, not on a later submit."""
+        """The location is named with the other missing fields, not on a later submit. Without
+        a point (no map: JavaScript off, or the reporter did not pick one) the address is
+        enough: the report is placed by it (public.actions.submit_report)."""
         data = super().clean() or {}
         unplaced = data.get("lon") is None or data.get("lat") is None
-        if unplaced and "lon" not in self.errors and "lat" not in self.errors:
-            self.add_error(None, location_required().message)
+        if (
+            unplaced
+            and not (data.get("address") or "").strip()
+            and "lon" not in self.errors
+            and "lat" not in self.errors
+            and "address" not in self.errors
+        ):
+            self.add_error(
+                None,
+                _(
+                    "请在地图上选择位置，或写明详细地址（小区和楼号） "
+                    "(pick the place on the map, or write the address)"
+                ),
+            )
+        elif unplaced and "address" not in self.errors and not self.errors.get("lon"):
+            # Named now with any other problem, not on a later submit.
+            problem = address_problem(data.get("address") or "")
+            if problem is not None:
+                self.add_error("address", problem.message)
         return data
 
     def clean_phone(self) -> str:

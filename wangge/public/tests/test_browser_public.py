@@ -217,6 +217,42 @@ def test_a_category_with_questions_asks_them_on_the_phone(
     assert unexpected(page.wangge_errors, 422) == []
 
 
+def test_without_javascript_a_resident_reports_by_address(
+    request: pytest.FixtureRequest,
+    live_server: Any,
+    world: World,
+    chromium: Any,
+    screenshot: Callable[..., Any],
+) -> None:
+    """A phone with JavaScript off: no map and no GPS button, the address places the report
+    (a building's address), and an unknown address is named at its box with what was typed."""
+    pages = _open_page(request, chromium, viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    page = next(pages)
+    building = world.buildings["110101002002002"]
+    page.goto(f"{live_server.url}/r/")
+    expect(page.get_by_test_id("pick-map")).to_be_hidden()
+    expect(page.get_by_role("button", name="使用当前位置")).to_be_hidden()
+    expect(page.get_by_test_id("location")).to_contain_text("请在下面写明详细地址")
+    tile = page.get_by_test_id("categories").locator("label.tile").first
+    tile.click()
+    expect(tile.locator("input")).to_be_checked()
+    page.get_by_label("问题描述").fill("楼下垃圾桶满了没人清")
+    page.get_by_label("详细地址").fill("火星基地")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator('[data-for="address"]')).to_contain_text("没有找到这个地址")
+    expect(page.get_by_label("问题描述")).to_have_value("楼下垃圾桶满了没人清")
+    assert not Case.objects.exists()
+    screenshot(page, "report-without-javascript-address-not-found")
+
+    page.get_by_label("详细地址").fill(f"{building.address}门口")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/r/t/[^/]+/\?new=1$"))
+    case = Case.objects.get()
+    assert case.grid == building.grid and case.address == f"{building.address}门口"
+    with contextlib.suppress(StopIteration):
+        next(pages)
+
+
 def test_the_report_page_weighs_under_300_kb_before_photos(
     live_server: Any, world: World, resident_page: Any
 ) -> None:

@@ -141,7 +141,9 @@ def test_every_missing_field_is_named_and_what_was_typed_is_kept(
     errors = _errors(response)
     assert errors["category"] == "问题类别：请选择问题类别"
     assert errors["description"] == "问题描述：请简单描述遇到的问题"
-    assert errors["location"] == "位置：请在地图上选择位置"  # at once, not on a later submit
+    # At once, not on a later submit: no point, and an address that names no known place.
+    assert errors["address"].startswith("详细地址：没有找到这个地址")
+    assert "location" not in errors
     assert Case.objects.count() == 0
     html = response.content.decode()
     # Everything typed is still there, including the same idempotency key.
@@ -155,9 +157,9 @@ def test_every_missing_field_is_named_and_what_was_typed_is_kept(
 def test_a_report_without_a_location_is_refused_naming_the_location(
     world: World, client: Client
 ) -> None:
-    response = post(client, submission(world, lon="", lat=""))
+    response = post(client, submission(world, lon="", lat="", address=""))
     assert response.status_code == 422
-    assert _errors(response)["location"] == "位置：请在地图上选择位置"
+    assert _errors(response)["location"] == "位置：请在地图上选择位置，或写明详细地址（小区和楼号）"
     assert 'value="小区东门口垃圾堆了三天没人清运' in response.content.decode() or (
         "小区东门口垃圾堆了三天没人清运" in response.content.decode()
     )
@@ -316,3 +318,33 @@ def test_a_text_with_a_nul_character_is_refused_saying_what_to_do(
     html = response.content.decode()
     assert "问题描述：含有无法保存的空字符（NUL），请删除后再提交" in html
     assert "路灯" in html  # what was typed comes back
+
+
+def test_without_a_point_a_known_address_places_the_report(world: World, client: Client) -> None:
+    """No map without JavaScript: the address is enough when it names a building (or a
+    community), as an Open311 address_string does."""
+    building = world.buildings["110101002002002"]
+    data = submission(world, lon=None, lat=None, address=f"{building.address}东侧")
+    response = post(client, data)
+    assert response.status_code == 303, _errors(response)
+    case = Case.objects.get()
+    assert case.grid == building.grid and (case.lon, case.lat) == (building.lon, building.lat)
+    assert case.address == f"{building.address}东侧"
+    # A retry with the same key is the same case.
+    assert post(client, data).status_code == 303 and Case.objects.count() == 1
+
+
+def test_without_a_point_an_unknown_address_is_refused_by_its_field(
+    world: World, client: Client
+) -> None:
+    response = post(client, submission(world, lon=None, lat=None, address="火星基地"))
+    assert response.status_code == 422 and not Case.objects.exists()
+    assert _errors(response)["address"].startswith("详细地址：没有找到这个地址")
+    assert "火星基地" in response.content.decode()
+
+
+def test_the_map_and_the_gps_button_wait_for_javascript(world: World, client: Client) -> None:
+    html = client.get("/r/").content.decode()
+    assert re.search(r'<button[^>]*id="use-gps"[^>]*hidden', html)
+    assert re.search(r'<div[^>]*id="pick-map"[^>]*hidden', html)
+    assert "请在下面写明详细地址（小区和楼号）" in html

@@ -32,7 +32,12 @@
     checkNearby();
   }
   var el = document.getElementById("pick-map");
+  var gps = document.getElementById("use-gps");
+  // Shown only where they work (without JavaScript the address places the report).
+  gps.hidden = false;
   if (el && window.L) {
+    el.hidden = false;
+    if (!lon.value || !lat.value) { locText.textContent = locText.getAttribute("data-msg-pick"); }
     var c = (el.getAttribute("data-center") || "116.4074,39.9042").split(",");
     map = L.map(el, { attributionControl: false, zoomSnap: 0.5 }).setView([parseFloat(c[1]), parseFloat(c[0])], 14);
     var tileUrl = el.getAttribute("data-tile-url");
@@ -53,7 +58,6 @@
     map.on("click", function (e) { place(e.latlng, msg("tapped")); });
     if (lon.value && lat.value) { place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), "✓"); map.setView([parseFloat(lat.value), parseFloat(lon.value)], 16); }
   }
-  var gps = document.getElementById("use-gps");
   gps.addEventListener("click", function () {
     if (!navigator.geolocation) { locText.textContent = msg("gps-failed"); return; }
     locText.textContent = msg("locating");
