@@ -61,6 +61,9 @@ from wangge.registry.selectors import PARTY_STATUSES
 BATCH_SIZE = 2000
 MAX_ROWS = 2_000_000
 LISTED_ERRORS = 200
+# Residents an import would move to another household or rename, listed for the uploader to
+# check before importing (the counts are whole).
+LISTED_NOTICES = 50
 MAX_UNIT_NUMBER = 999
 
 
@@ -79,11 +82,27 @@ class CellError:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class RowNotice:
+    """A row that is valid but changes what the uploader may not expect: a resident found by
+    their ID number who would move to another household, or be renamed."""
+
+    sheet: str
+    row: int
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class SheetCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Of the updated residents: how many move to another household, how many are renamed.
+    moved: int = 0
+    renamed: int = 0
 
     @property
     def total(self) -> int:
@@ -96,6 +115,7 @@ class LedgerResult:
     errors: list[CellError] = field(default_factory=list)
     error_count: int = 0
     counts: dict[str, SheetCounts] = field(default_factory=dict)
+    notices: list[RowNotice] = field(default_factory=list)
     written: bool = False
 
     @property
@@ -733,6 +753,8 @@ class _Run:
         tag_plan = _TagPlan()
         # Residents moving to another building, by that building: their tags follow them.
         moved: dict[int, list[int]] = {}
+        # (row, old name, new name, old household, new household) for the uploader to check.
+        noticed: list[tuple[int, str, str, int, int]] = []
         in_batch: set[str] = set()
         for row in resolved:
             v = row.values
@@ -776,11 +798,26 @@ class _Run:
                 continue
             counts.updated += 1
             if changes:
+                counts.moved += "household_id" in changes
+                counts.renamed += "name" in changes
+                if ("household_id" in changes or "name" in changes) and len(
+                    self.result.notices
+                ) + len(noticed) < LISTED_NOTICES:
+                    noticed.append(
+                        (
+                            row.number,
+                            current["name"],
+                            fields.get("name", current["name"]),
+                            current["household_id"],
+                            fields.get("household_id", current["household_id"]),
+                        )
+                    )
                 changed_fields |= changes
                 updates.append(Resident(pk=current["pk"], updated_at=self.now, **fields))
                 if row.building_id != current["household__building_id"]:
                     moved.setdefault(row.building_id, []).append(current["pk"])
                 history.extend(self._history(current, fields, changes, row.building_id))
+        self._notice(spec, noticed)
         if not self.write or self.result.error_count:
             return
         self._inserter(Resident)([fields for _row, fields in creates])
@@ -808,6 +845,35 @@ class _Run:
                     building_id=building_id
                 )
         tag_plan.apply()
+
+    def _notice(self, spec: SheetSpec, noticed: list[tuple[int, str, str, int, int]]) -> None:
+        """The moves and renames of `noticed`, as messages naming the flats."""
+        if not noticed:
+            return
+        flats = {
+            h.pk: str(h)
+            for h in Household.objects.filter(
+                pk__in={i for n in noticed for i in (n[3], n[4])}
+            ).select_related("unit__building")
+        }
+        for number, old_name, new_name, old_flat, new_flat in noticed:
+            parts = []
+            if old_flat != new_flat:
+                parts.append(
+                    _("%(name)s 将从 %(old)s 迁到 %(new)s")
+                    % {
+                        "name": old_name,
+                        "old": flats.get(old_flat, ""),
+                        "new": flats.get(new_flat, ""),
+                    }
+                )
+            if old_name != new_name:
+                parts.append(
+                    _("姓名将由 %(old)s 改为 %(new)s") % {"old": old_name, "new": new_name}
+                )
+            self.result.notices.append(
+                RowNotice(sheet=spec.title, row=number, message=_("；").join(parts))
+            )
 
     def _leaves_party_work(
         self, spec: SheetSpec, row: _Row, current: dict[str, Any], changes: set[str]

@@ -59,6 +59,8 @@ class LedgerJob:
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_file: str = ""
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Residents the import would move or rename (importer.RowNotice), for the uploader to check.
+    notices: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
     created_at: str = ""
     updated_at: str = ""
@@ -87,6 +89,11 @@ class LedgerJob:
             if spec.key in self.counts:
                 rows.append({"label": spec.label, **self.counts[spec.key]})
         return rows
+
+    @property
+    def moved_or_renamed(self) -> list[dict[str, Any]]:
+        """Per sheet with residents that would move or be renamed: label, moved, renamed."""
+        return [c for c in self.sheet_counts if c.get("moved") or c.get("renamed")]
 
     @property
     def error_list(self) -> list[CellError]:
@@ -202,6 +209,7 @@ def _finish(job: LedgerJob, result: LedgerResult, report: _ErrorReport) -> None:
     job.error_count = result.error_count
     job.errors = [e.as_dict() for e in result.errors]
     job.counts = {key: asdict(c) for key, c in result.counts.items()}
+    job.notices = [n.as_dict() for n in result.notices]
     if job.errors_file:
         default_storage.delete(job.errors_file)
     job.errors_file = report.store(job.token)

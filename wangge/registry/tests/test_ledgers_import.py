@@ -589,3 +589,52 @@ def test_an_imported_move_to_another_building_takes_the_tags_along(world, regist
         ("subsistence", registry.other.pk),
     }
     assert tag_drift() == []
+
+
+def test_the_dry_run_names_residents_who_would_move_or_be_renamed(world, registry) -> None:
+    """A row matched by its ID number updates that resident wherever they live: the check
+    says who would move to another flat or change their name, so the uploader can look."""
+    root = world.users["superuser"]
+    wang = registry.residents["a"]
+    before = str(wang.household)
+    rows = [
+        resident(
+            registry.other.address,
+            registry.plain["id_a"],
+            room="201",
+            name="王秀英",
+            sex="女",
+            mobile=registry.plain["mobile_a"],
+        )
+    ]
+    result = check_ledger(actor=root, source=io.BytesIO(xlsx(residents=rows)))
+    assert result.ok
+    counts = result.counts[sheets.RESIDENTS.key]
+    assert (counts.updated, counts.moved, counts.renamed) == (1, 1, 0)
+    [notice] = result.notices
+    assert notice.row == 2 and notice.sheet == sheets.RESIDENTS.title
+    assert notice.message == f"王秀英 将从 {before} 迁到 {registry.households['201']}"
+    assert Resident.objects.get(pk=wang.pk).household_id == wang.household_id  # a dry run
+
+    renamed = [{**rows[0], "name": "王秀芳"}]
+    result = check_ledger(actor=root, source=io.BytesIO(xlsx(residents=renamed)))
+    counts = result.counts[sheets.RESIDENTS.key]
+    assert (counts.moved, counts.renamed) == (1, 1)
+    assert result.notices[0].message.endswith("；姓名将由 王秀英 改为 王秀芳")
+
+
+def test_the_listed_moves_are_capped_and_the_counts_are_whole(
+    world, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "LISTED_NOTICES", 0)
+    root = world.users["superuser"]
+    row = resident(
+        registry.other.address,
+        registry.plain["id_a"],
+        room="201",
+        name="王秀英",
+        sex="女",
+        mobile=registry.plain["mobile_a"],
+    )
+    result = check_ledger(actor=root, source=io.BytesIO(xlsx(residents=[row])))
+    assert result.counts[sheets.RESIDENTS.key].moved == 1 and result.notices == []

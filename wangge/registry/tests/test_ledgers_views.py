@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from wangge.core.tests.fixtures import login_as
 from wangge.registry.ledgers import jobs
@@ -175,3 +176,26 @@ def test_a_worker_without_a_shared_cache_is_warned_about(settings) -> None:
     assert [w.id for w in check_ledger_jobs_cache()] == ["registry.W002"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
     assert check_ledger_jobs_cache() == []
+
+
+def test_the_check_page_warns_of_residents_who_would_move(client, post, world, registry) -> None:
+    login_as(client, world.users["superuser"])
+    wang = registry.residents["a"]
+    row = resident(
+        registry.other.address,
+        registry.plain["id_a"],
+        room="201",
+        name="王秀英",
+        sex="女",
+        mobile=registry.plain["mobile_a"],
+    )
+    token = _token(_upload(post, xlsx(residents=[row])))
+    html = client.get(reverse("registry:ledger_job", args=[token])).content.decode()
+    assert "检查通过，可以导入" in html
+    assert 'data-testid="ledger-moves"' in html and "1 人将迁到其他住户，0 人将改名" in html
+    assert f"王秀英 将从 {wang.household} 迁到 {registry.households['201']}" in html
+    with translation.override(translation.get_language()):  # the request switches it
+        english = client.get(
+            reverse("registry:ledger_job", args=[token]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+    assert "1 would move to another household, 0 would be renamed" in english

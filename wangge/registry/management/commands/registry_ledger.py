@@ -66,6 +66,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{result.error_count} problems in {result.rows} rows: nothing was imported"
             )
+        for notice in result.notices:  # residents found by ID number who move or are renamed
+            self.stdout.write(f"{notice.sheet} row {notice.row}: {notice.message}")
         verb = "imported" if result.written else "checked, nothing written"
         self.stdout.write(f"{result.rows} rows {verb}: {counts}")
 
