@@ -297,6 +297,8 @@ def test_the_public_map_shows_cases_and_filters_by_class(
     expect(page.get_by_test_id("public-map")).to_have_attribute("data-loaded", "1")
     page.locator(".leaflet-interactive").last.tap()
     expect(page.locator(".leaflet-popup")).to_contain_text("消防隐患")
+    # The popup speaks the legend's words (办理中 · the exact status).
+    expect(page.locator(".leaflet-popup .status-open")).to_contain_text(re.compile(r"^办理中 · "))
     screenshot(page, "public-6-map")
     assert page.wangge_errors == []
 

@@ -22,7 +22,12 @@
   function popup(p) {
     var box = document.createElement("div");
     var title = document.createElement("strong"); title.textContent = (p.icon ? p.icon + " " : "") + p.category; box.appendChild(title);
-    var line = document.createElement("div"); line.textContent = p.status; box.appendChild(line);
+    // The legend's word first (办理中 / 已办结), then the exact status where it says more.
+    var group = el.getAttribute(p.open ? "data-msg-open" : "data-msg-closed-group") || "";
+    var line = document.createElement("div");
+    line.textContent = group + (p.status && p.status !== group ? " · " + p.status : "");
+    line.className = p.open ? "status-open" : "status-closed";
+    box.appendChild(line);
     var date = document.createElement("div"); date.className = "muted";
     date.textContent = el.getAttribute("data-msg-reported") + " " + p.reported + (p.closed ? " · " + el.getAttribute("data-msg-closed") + " " + p.closed : "");
     box.appendChild(date);
@@ -38,7 +43,8 @@
         fc.features.forEach(function (f) {
           var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
           var open = f.properties.open;
-          L.circleMarker(ll, { radius: 6, weight: 1.5, color: "#fff", fillColor: open ? "#c8102e" : "#1a7f37", fillOpacity: 0.9 })
+          // 9 px: a dot a finger can tap on a phone.
+          L.circleMarker(ll, { radius: 9, weight: 2, color: "#fff", fillColor: open ? "#c8102e" : "#1a7f37", fillOpacity: 0.9 })
             .bindPopup(popup(f.properties)).addTo(dots);
         });
         counter.textContent = fc.features.length + " " + counter.getAttribute("data-msg-count") + (fc.truncated ? counter.getAttribute("data-msg-truncated") : "");
