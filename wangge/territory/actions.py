@@ -7,7 +7,7 @@ from typing import Any
 
 import shapely
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
@@ -713,3 +713,135 @@ def create_building(
         household_count=household_count,
         building_head=building_head,
     )
+
+
+# --- buildings after new boundaries (网格调整) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildingMove:
+    """A building whose position lies in another grid than the one it belongs to (after new
+    boundaries were imported), and why it cannot move if it cannot."""
+
+    building_id: int
+    address: str
+    from_grid: str  # code
+    to_grid: str | None  # code; None: the position is outside every grid now
+    problem: str = ""
+    # 党员联户 pairs of this building's households or residents that the move would take
+    # across a community boundary (the pairs stay; the community should pair them again).
+    cross_community_links: int = 0
+
+    @property
+    def movable(self) -> bool:
+        return self.to_grid is not None and not self.problem
+
+
+def plan_building_moves() -> list[BuildingMove]:
+    """Every building whose position the current boundaries place in another grid (or in none),
+    and whether it can move there: a grid holds one building per address."""
+    # (Pairs are the registry's; the registry depends on the territory, so asked here only.)
+    from wangge.registry.models import PartyMemberLink
+
+    locator = grid_locator()
+    codes = dict(
+        OrgUnit.objects.filter(level__in=[Level.GRID, Level.MICROGRID]).values_list("pk", "code")
+    )
+    found: list[tuple[int, str, int, int | None]] = []
+    for pk, address, lon, lat, grid_id in Building.objects.values_list(
+        "pk", "address", "lon", "lat", "grid_id"
+    ).order_by("grid__code", "address", "pk"):
+        target = locator.locate(lon, lat)
+        if target != grid_id:
+            found.append((pk, address, grid_id, target))
+    if not found:
+        return []
+    # Addresses the target grids hold after the moves: the ones staying, and the moving ones.
+    moving = {pk for pk, _a, _g, target in found if target is not None}
+    taken: dict[tuple[int, str], int] = {}
+    for pk, address, grid_id in Building.objects.filter(
+        grid_id__in={t for _p, _a, _g, t in found if t is not None}
+    ).values_list("pk", "address", "grid_id"):
+        if pk not in moving:
+            taken[(grid_id, address)] = pk
+    links = _links_by_building(PartyMemberLink, [pk for pk, *_rest in found])
+    community = {pk: code[: CODE_LENGTH[Level.COMMUNITY]] for pk, code in codes.items()}
+    moves = []
+    for pk, address, grid_id, target in found:
+        problem = ""
+        crossing = 0
+        if target is None:
+            problem = _("位置不在任何网格内，请核对坐标 (the position is outside every grid)")
+        elif (target, address) in taken:
+            problem = _(
+                "目标网格已有地址相同的楼栋 (the grid already has a building at this address)"
+            )
+        else:
+            taken[(target, address)] = pk
+            crossing = sum(
+                1
+                for other_grid in links.get(pk, ())
+                if community.get(other_grid) != community.get(target)
+                and community.get(other_grid) == community.get(grid_id)
+            )
+        moves.append(
+            BuildingMove(
+                building_id=pk,
+                address=address,
+                from_grid=codes.get(grid_id, ""),
+                to_grid=codes.get(target) if target is not None else None,
+                problem=problem,
+                cross_community_links=crossing,
+            )
+        )
+    return moves
+
+
+def _links_by_building(link_model: Any, building_ids: list[int]) -> dict[int, list[int]]:
+    """For each building: the grids of the other side of each 党员联户 pair one of its
+    households or residents is in."""
+    out: dict[int, list[int]] = {}
+    for (
+        member_grid,
+        member_building,
+        household_grid,
+        household_building,
+    ) in link_model.objects.filter(
+        Q(member__household__building_id__in=building_ids)
+        | Q(household__building_id__in=building_ids)
+    ).values_list(
+        "member__household__building__grid_id",
+        "member__household__building_id",
+        "household__building__grid_id",
+        "household__building_id",
+    ):
+        if member_building in building_ids:
+            out.setdefault(member_building, []).append(household_grid)
+        if household_building in building_ids:
+            out.setdefault(household_building, []).append(member_grid)
+    return out
+
+
+@transaction.atomic
+def move_buildings(moves: Iterable[BuildingMove]) -> int:
+    """Move the movable buildings of a plan into the grids their positions are in; returns how
+    many moved. Their households, residents and records follow (scopes are read through the
+    building's grid); what was recorded before keeps the grid it was recorded in. Checked again
+    under lock: a building changed since the plan is left where it is."""
+    wanted = {m.building_id: m.to_grid for m in moves if m.movable}
+    if not wanted:
+        return 0
+    grids = dict(OrgUnit.objects.filter(code__in=set(wanted.values())).values_list("code", "pk"))
+    locator = grid_locator()
+    moved = 0
+    for building in Building.objects.select_for_update().filter(pk__in=wanted).order_by("pk"):
+        target = grids.get(wanted[building.pk] or "")
+        if target is None or locator.locate(building.lon, building.lat) != target:
+            continue
+        if Building.objects.filter(grid_id=target, address=building.address).exists():
+            continue
+        Building.objects.filter(pk=building.pk).update(grid_id=target)
+        moved += 1
+    if moved:
+        bump_places_version()
+    return moved

@@ -57,6 +57,14 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc.message}", returncode=2) from None
         for line in report.lines():
             self.stdout.write(line)
+        if not options["dry_run"]:
+            stale = len(actions.plan_building_moves())
+            if stale:
+                self.stdout.write(
+                    f"{stale} 栋楼的位置现在在其他网格内，运行 manage.py reassign_buildings 查看并迁移"
+                    f" ({stale} buildings now stand in another grid: see manage.py"
+                    " reassign_buildings)"
+                )
 
 
 def read_feature_collection(path: Path) -> list[Any]:
