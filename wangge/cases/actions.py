@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from wangge.accounts.models import Membership, Role
 from wangge.accounts.scope import forget_scope, scope_of
@@ -221,14 +221,23 @@ def _notify(
     params: dict[str, Any] | None = None,
     audience: str = "",
 ) -> None:
-    """Tell `recipients` about `case`. The title (a lazy message, with `params`) is written in
-    the site's language, not in the language of whoever's action sent it: an English-speaking
-    dispatcher's dispatch reaches its handlers in Chinese. `audience` tells apart two messages
-    of one kind about one event (their outbox keys would be the same)."""
+    """Tell `recipients` about `case`. The title (a lazy message, with `params`) is stored in
+    the site's language, not in the language of whoever's action sent it, with its untranslated
+    parts: each reader reads it in their own language (Notification.display_title), whatever
+    language the sender used. `audience` tells apart two messages of one kind about one event
+    (their outbox keys would be the same)."""
     if not recipients:
         return
     with translation.override(settings.LANGUAGE_CODE):
-        title = str(title) % {k: str(v) for k, v in params.items()} if params else str(title)
+        text = str(title) % {k: str(v) for k, v in params.items()} if params else str(title)
+    # The untranslated parts too, so that each reader reads it in their language
+    # (Notification.display_title): with no language active a message is its msgid.
+    with translation.override(None):
+        parts = {
+            "msgid": str(title),
+            "params": {k: str(v) for k, v in (params or {}).items()},
+            "translate": sorted(k for k, v in (params or {}).items() if isinstance(v, Promise)),
+        }
     dedupe_key = f"case:{case.pk}:event:{event.pk}:{kind}"
     if audience:
         dedupe_key += f":{audience}"
@@ -237,7 +246,8 @@ def _notify(
         dedupe_key=dedupe_key,
         payload={
             "recipients": recipients,
-            "title": title,
+            "title": text,
+            "title_parts": parts,
             "body": case.title,
             "url": f"/cases/{case.pk}/",
             "case_id": case.pk,
@@ -464,17 +474,17 @@ def create_case(
             category=found,
             # Lazy labels: translated only for an error message.
             title=_check_text(
-                title, field="title", label=_lazy("标题"), max_length=100, required=True
+                title, field="title", label=gettext_lazy("标题"), max_length=100, required=True
             ),
             description=_check_text(
                 description,
                 field="description",
-                label=_lazy("描述"),
+                label=gettext_lazy("描述"),
                 max_length=2000,
                 required=False,
             ),
             address=_check_text(
-                address, field="address", label=_lazy("地址"), max_length=200, required=False
+                address, field="address", label=gettext_lazy("地址"), max_length=200, required=False
             ),
             priority=priority or found.priority,
             reporter_name=reporter_name,
@@ -797,7 +807,7 @@ def dispatch(
         case,
         kind="dispatched",
         recipients=_lead_recipients(case),
-        title=_lazy("新派单：%(t)s"),
+        title=gettext_lazy("新派单：%(t)s"),
         params={"t": case.title},
         event=event,
     )
@@ -839,7 +849,7 @@ def return_case(
         change=change,
         is_public=False,
     )
-    _back_to_the_desk(case, event, kind="returned", title=_lazy("退单：%(t)s"))
+    _back_to_the_desk(case, event, kind="returned", title=gettext_lazy("退单：%(t)s"))
     return case
 
 
@@ -921,7 +931,7 @@ def verify(
             case,
             kind="verify_failed",
             recipients=_lead_recipients(case),
-            title=_lazy("核查未通过，请继续处置：%(t)s"),
+            title=gettext_lazy("核查未通过，请继续处置：%(t)s"),
             params={"t": case.title},
             event=event,
         )
@@ -955,13 +965,13 @@ def escalate(*, case_id: int, actor: Any, note: str, expected_version: int | Non
     )
     event.data = {"to_unit": case.handling_unit.name, "to_level": case.handling_unit.level}
     CaseEvent.objects.filter(pk=event.pk).update(data=event.data)
-    _back_to_the_desk(case, event, kind="escalated", title=_lazy("上报（吹哨）：%(t)s"))
+    _back_to_the_desk(case, event, kind="escalated", title=gettext_lazy("上报（吹哨）：%(t)s"))
     # Those who were handling it learn that it left them (not by a 404 on their next step).
     _notify(
         case,
         kind="escalated",
         recipients=[r for r in previous_leads if r != actor.pk],
-        title=_lazy("已上报至上级，不再由您办理：%(t)s"),
+        title=gettext_lazy("已上报至上级，不再由您办理：%(t)s"),
         params={"t": case.title},
         event=event,
         audience="previous-leads",
@@ -1007,9 +1017,9 @@ def request_approval(
         case,
         kind="approval",
         recipients=[r for r in _desk_recipients(case.handling_unit) if r != actor.pk],
-        title=_lazy("挂起申请待审批：%(t)s")
+        title=gettext_lazy("挂起申请待审批：%(t)s")
         if kind == ApprovalKind.SUSPENSION
-        else _lazy("延期申请待审批：%(t)s"),
+        else gettext_lazy("延期申请待审批：%(t)s"),
         params={"t": case.title},
         event=event,
     )
@@ -1021,12 +1031,12 @@ def _tell_requester(case: Case, approval: CaseApproval, event: CaseEvent) -> Non
     opening the case)."""
     if approval.status == ApprovalStatus.APPROVED:
         title = (
-            _lazy("挂起申请已批准：%(t)s")
+            gettext_lazy("挂起申请已批准：%(t)s")
             if approval.kind == ApprovalKind.SUSPENSION
-            else _lazy("延期申请已批准：%(t)s")
+            else gettext_lazy("延期申请已批准：%(t)s")
         )
     else:
-        title = _lazy("申请未获批准：%(t)s")
+        title = gettext_lazy("申请未获批准：%(t)s")
     _notify(
         case,
         kind="decided",
@@ -1184,7 +1194,7 @@ def rate(
         case,
         kind="rated",
         recipients=_lead_recipients(case),
-        title=_lazy("群众评价：%(r)s"),
+        title=gettext_lazy("群众评价：%(r)s"),
         params={"r": Rating(case.rating).label},
         event=event,
     )
@@ -1243,7 +1253,7 @@ def reopen(
         case,
         kind="reopened",
         recipients=_lead_recipients(case),
-        title=_lazy("重办：%(t)s"),
+        title=gettext_lazy("重办：%(t)s"),
         params={"t": case.title},
         event=event,
     )
@@ -1365,7 +1375,7 @@ def _warn(case_id: int, *, kind: str, now: datetime) -> bool:
             case,
             kind=kind,
             recipients=lead or _desk_recipients(case.handling_unit),
-            title=_lazy("已超时：%(t)s") if overdue else _lazy("即将超时：%(t)s"),
+            title=gettext_lazy("已超时：%(t)s") if overdue else gettext_lazy("即将超时：%(t)s"),
             params={"t": case.title},
             event=event,
         )

@@ -38,7 +38,13 @@ class PatrolReportForm(forms.Form):
         ),
         empty_label=_("请选择"),
     )
-    title = forms.CharField(label=_("一句话描述"), max_length=100)
+    title = forms.CharField(
+        label=_("一句话描述"),
+        max_length=100,
+        error_messages={
+            "required": _("请用一句话说明是什么问题 (say in a line what the problem is)")
+        },
+    )
     description = forms.CharField(
         label=_("补充说明"),
         max_length=2000,

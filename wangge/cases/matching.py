@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from wangge.cases.models import Category
 from wangge.core.errors import DomainError
+from wangge.core.sql import fresh_copy
 from wangge.territory.geo import VersionedCache, grid_locator
 from wangge.territory.models import Building, Level, OrgUnit, TerritoryState
 
@@ -281,5 +282,9 @@ def place_finder() -> PlaceFinder:
 
 
 def locate_text(text: str) -> Place | None:
-    """One address (an Open311 address_string), from the process's finder."""
-    return place_finder().locate(text)
+    """One address (an Open311 address_string), from the process's finder; its grid is the
+    caller's own copy (the finder's are shared by every request of the process)."""
+    place = place_finder().locate(text)
+    if place is None:
+        return None
+    return Place(fresh_copy(place.grid), place.lon, place.lat, place.how)

@@ -77,6 +77,13 @@ def _check_bounds(question: dict[str, Any], where: str) -> None:
         raise DomainError(
             _("integer 须为 true 或 false (integer must be true or false)"), field=where
         )
+    if question.get("integer") and any(
+        float(question[key]) != int(question[key]) for key in ("min", "max") if key in question
+    ):
+        raise DomainError(
+            _("只收整数的问题，min 和 max 也须为整数 (integer questions need whole-number bounds)"),
+            field=where,
+        )
 
 
 def _number_text(value: float) -> str:
@@ -115,18 +122,25 @@ def _coerce(question: dict[str, Any], value: Any) -> Any:
         text = str(value).strip()
         if len(text) > 500:
             raise ValueError(_("不能超过 500 字"))
+        if "\x00" in text:  # PostgreSQL cannot store it (in JSON either)
+            raise ValueError(_("Null characters are not allowed."))
         return text
     if kind == "number":
         if isinstance(value, bool):
             raise ValueError(_("须为数字"))
         try:
             number = float(value)
+        except OverflowError:
+            raise ValueError(_("数值过大")) from None
         except (TypeError, ValueError):
             raise ValueError(_("须为数字")) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise ValueError(_("须为数字"))
         if question.get("integer") and not number.is_integer():
             raise ValueError(_("须为整数"))
+        if number.is_integer() and abs(number) >= 2**53:
+            # Beyond what a float holds exactly (and what JSON readers read back exactly).
+            raise ValueError(_("数值过大"))
         low, high = question.get("min"), question.get("max")
         if low is not None and number < low:
             raise ValueError(
@@ -222,6 +236,16 @@ def answers_from_form(category: Any, data: Any) -> dict[str, str]:
     return answers
 
 
+def form_answer_errors(category: Any, data: Any) -> list[DomainError]:
+    """What is wrong with the chosen category's answers on a form that is refused for other
+    fields too: named at once, not on the next submit."""
+    try:
+        clean_answers(category=category, answers=answers_from_form(category, data))
+    except DomainError as exc:
+        return list(getattr(exc, "errors", None) or [exc])
+    return []
+
+
 def answer_errors(exc: DomainError) -> dict[str, str]:
     """The answers' errors of a refused intake, keyed by question key."""
     errors = getattr(exc, "errors", None) or [exc]
@@ -255,6 +279,8 @@ def form_questions(
                     "min": _number_text(q["min"]) if _is_number(q.get("min")) else "",
                     "max": _number_text(q["max"]) if _is_number(q.get("max")) else "",
                     "step": "1" if q.get("integer") is True else "any",
+                    # (numeric keyboards on phones have no minus key)
+                    "negative": not (_is_number(q.get("min")) and q["min"] >= 0),
                     "value": str(data.get(name, "") or "") if data is not None else "",
                     "error": errors.get(q["key"], "") if chosen else "",
                 }

@@ -35,6 +35,7 @@ from wangge.cases.questions import (
     answer_errors,
     answer_label,
     answers_from_form,
+    form_answer_errors,
     form_questions,
     question_label,
 )
@@ -465,6 +466,9 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
                 return redirect("cases:detail", pk=case.pk)
         else:
             error, *others = _report_errors(form)
+            chosen = form.cleaned_data.get("category")
+            if chosen is not None:  # its answers' problems named at once too
+                others += form_answer_errors(chosen, request.POST)
     else:
         form = PatrolReportForm(initial={"idempotency_key": uuid.uuid4().hex})
     my_grids = Membership.objects.filter(
@@ -490,7 +494,11 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
                 subs,
                 selected=selected,
                 data=request.POST if request.method == "POST" else None,
-                errors=answer_errors(error) if error else {},
+                errors={
+                    key: message
+                    for problem in ([error, *others] if error else [])
+                    for key, message in answer_errors(problem).items()
+                },
             ),
             "max_photos": MAX_PER_CASE,
             # A browser never refills a file input: say so when the chosen photos were dropped.

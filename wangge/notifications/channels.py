@@ -22,6 +22,7 @@ class InAppChannel:
                     recipient_id=recipient_id,
                     kind=message.kind,
                     title=payload.get("title", ""),
+                    title_parts=payload.get("title_parts") or {},
                     body=payload.get("body", ""),
                     url=payload.get("url", ""),
                     outbox=message,

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -62,7 +63,11 @@ class Notification(models.Model):
         related_name="notifications",
     )
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    # In the site's language, as sent; `title_parts` lets each reader read it in theirs.
     title = models.CharField(_("标题"), max_length=200)
+    # {"msgid": the untranslated title, "params": its values, "translate": the params that are
+    # messages too (a rating's label)}; empty for titles that are plain text.
+    title_parts = models.JSONField(_("标题（原文）"), default=dict, blank=True)
     body = models.TextField(_("内容"), blank=True)
     url = models.CharField(_("链接"), max_length=300, blank=True)
     outbox = models.ForeignKey(OutboxMessage, null=True, on_delete=models.SET_NULL)
@@ -82,3 +87,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language (the stored one if its parts are missing or no
+        longer fit the translation)."""
+        parts = self.title_parts or {}
+        msgid = parts.get("msgid")
+        if not isinstance(msgid, str) or not msgid:
+            return self.title
+        params = parts.get("params") or {}
+        translate = set(parts.get("translate") or [])
+        try:
+            values = {k: gettext(str(v)) if k in translate else str(v) for k, v in params.items()}
+            return gettext(msgid) % values
+        except (KeyError, ValueError, TypeError):
+            return self.title

@@ -136,7 +136,11 @@ class ReportForm(forms.Form):
                     "(pick the place on the map, or write the address)"
                 ),
             )
-        elif unplaced and "address" not in self.errors and not self.errors.get("lon"):
+        elif (
+            unplaced
+            and (data.get("address") or "").strip()
+            and not {"address", "lon", "lat"} & set(self.errors)
+        ):
             # Named now with any other problem, not on a later submit.
             problem = address_problem(data.get("address") or "")
             if problem is not None:

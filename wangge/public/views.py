@@ -20,7 +20,12 @@ from django.views.decorators.vary import vary_on_cookie
 from wangge.cases import selectors as case_selectors
 from wangge.cases.models import Case, Category
 from wangge.cases.photos import MAX_PER_CASE
-from wangge.cases.questions import answer_errors, answers_from_form, form_questions
+from wangge.cases.questions import (
+    answer_errors,
+    answers_from_form,
+    form_answer_errors,
+    form_questions,
+)
 from wangge.core import ratelimit
 from wangge.core.errors import Conflict, DomainError
 from wangge.core.responses import private
@@ -114,6 +119,10 @@ def report(request: HttpRequest) -> HttpResponse:
                 return response
         elif retry_after is None:
             errors = _form_errors(form)
+            chosen = form.cleaned_data.get("category")
+            if chosen is not None:
+                for problem in form_answer_errors(chosen, request.POST):
+                    errors.setdefault(problem.field or "answers", problem.message)
         if actions.idempotency_key(str(form["key"].value() or "")) is None:
             # No usable key came back: the corrected form gets one, so its retries are safe.
             data = request.POST.copy()

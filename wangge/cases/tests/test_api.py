@@ -514,6 +514,17 @@ def test_answers_to_a_categorys_questions_are_kept(api_as: Any, world: World) ->
     assert response.json()["priority"] == "urgent"
 
 
+@pytest.mark.parametrize("households", [10**400, -(10**400), 2**53 + 1])
+def test_a_number_answer_too_large_for_a_float_is_refused_by_its_field(
+    api_as: Any, world: World, households: int
+) -> None:
+    body = intake(world, category="utilities", answers={"utility": "水", "households": households})
+    response = api_as("grid_worker").post("/cases", body)
+    assert response.status_code == 422, response.content
+    assert [e["field"] for e in response.json()["errors"]] == ["answers.households"]
+    assert not Case.objects.exists()
+
+
 def test_a_report_takes_base64_photos(api_as: Any, world: World) -> None:
     photos = [jpeg_b64(), "data:image/jpeg;base64," + jpeg_b64((30, 30))]
     response = api_as("grid_worker").post("/cases", intake(world, photos=photos))

@@ -1372,7 +1372,13 @@ def test_a_number_question_may_be_bounded_and_whole() -> None:
     base = {"key": "floor", "label": "楼层", "type": "number"}
     check_questions([{**base, "min": -10, "max": 200, "integer": True}])
     check_questions([{**base, "min": 0.5}])
-    for bad in ({"min": "1"}, {"max": float("nan")}, {"min": 5, "max": 1}, {"integer": "yes"}):
+    for bad in (
+        {"min": "1"},
+        {"max": float("nan")},
+        {"min": 5, "max": 1},
+        {"integer": "yes"},
+        {"integer": True, "min": 0.5},
+    ):
         with pytest.raises(DomainError) as refused:
             check_questions([{**base, **bad}])
         assert refused.value.field == "questions[0]"
@@ -1430,3 +1436,32 @@ def test_the_number_bounds_are_added_to_seeded_questions_only(world: World) -> N
     migration.fill_number_bounds(apps, None)
     utilities.refresh_from_db()
     assert utilities.questions == own
+
+
+def test_a_patrol_report_names_its_answers_with_the_other_problems_at_once(
+    client, world: World
+) -> None:
+    utilities = category("utilities")
+    login_as(client, world.users["grid_worker"])
+    response = client.post(
+        reverse("cases:report"),
+        report_data(
+            world,
+            "q5",
+            category=utilities.pk,
+            title="",
+            **{f"answer-{utilities.pk}-households": "0"},
+        ),
+    )
+    assert response.status_code == 422 and not Case.objects.exists()
+    body = html(response)
+    assert "请用一句话说明是什么问题" in body  # not Django's 这个字段是必填项
+    assert "请回答“类型”" in body and "影响户数：不能小于 1" in body
+
+
+def test_the_visit_form_leaves_checking_to_the_server() -> None:
+    """Its question boxes carry min/max; a browser must not block the form without a word."""
+    from pathlib import Path
+
+    template = Path(__file__).resolve().parents[2] / "registry/templates/registry/visit.html"
+    assert re.search(r'<form [^>]*action="[^"]*visit_case[^>]*novalidate', template.read_text())

@@ -127,6 +127,42 @@ def test_notifications_are_written_in_the_sites_language_whoever_acts(
     assert Notification.objects.get().title == f"新派单：{case.title}"
 
 
+def test_each_reader_reads_a_notification_in_their_language(
+    world: World, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.utils import translation
+
+    from wangge.core.tests.fixtures import login_as
+
+    case = case_in(world, Status.ACCEPTED)
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        dispatch(world, case)  # sent by someone reading English: stored in Chinese
+    note = Notification.objects.get()
+    assert note.display_title == f"新派单：{case.title}"
+    with translation.override("en"):
+        assert note.display_title == f"New assignment: {case.title}"
+    login_as(client, world.users["department_handler"])
+    with translation.override(translation.get_language()):  # the request switches it
+        page = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"New assignment: {case.title}" in page and "新派单：" not in page
+    # Parts that no longer fit the message (an edited translation, say): the stored title.
+    note.title_parts = {"msgid": "新派单：%(t)s", "params": {}}
+    assert note.display_title == f"新派单：{case.title}"
+
+
+def test_a_ratings_label_in_a_title_is_translated_too(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.utils import translation
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _rated(world)
+    note = Notification.objects.get(kind="rated")
+    assert note.display_title == "群众评价：满意"
+    with translation.override("en"):
+        assert note.display_title == "Resident's rating: Satisfied"
+
+
 def test_enqueueing_the_same_key_twice_writes_one_row(world: World) -> None:
     first = actions.enqueue(kind="rated", dedupe_key="k-1", payload={"recipients": []})
     again = actions.enqueue(kind="rated", dedupe_key="k-1", payload={"recipients": []})

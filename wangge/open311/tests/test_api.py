@@ -779,3 +779,17 @@ def test_notes_and_notices_in_english_carry_english_punctuation(client, world: W
     assert item["status_notes"].startswith("Closed (Solved): ")
     assert item["service_notice"] == "Response within 24 hours, resolved within 2 working days"
     assert not set("，（）：") & set(item["status_notes"] + item["service_notice"])
+
+
+def test_each_address_lookup_gets_its_own_grid(world: World) -> None:
+    """The finder's grids serve every request of the process: a caller changing the grid it
+    was given (a related object cached on it, say) changes only its own copy."""
+    from wangge.cases.matching import locate_text
+
+    building = world.buildings["110101002002002"]
+    first = locate_text(building.address)
+    assert first is not None
+    first.grid.name = "changed"
+    second = locate_text(building.address)
+    assert second is not None and second.grid is not first.grid
+    assert second.grid.pk == building.grid_id and second.grid.name == building.grid.name

@@ -199,6 +199,9 @@ def test_a_category_with_questions_asks_them_on_the_phone(
     page.get_by_label("水电气热").check()
     expect(questions).to_be_visible()  # shown for the chosen category only
     expect(page.get_by_test_id("questions-elderly_care")).to_be_hidden()
+    # ... and the others are neither sent nor checked by the browser.
+    expect(page.get_by_test_id("questions-elderly_care")).to_have_js_property("disabled", True)
+    expect(questions).to_have_js_property("disabled", False)
     page.get_by_label("问题描述").fill("整栋楼停水一天了")
     page.get_by_role("button", name="使用当前位置").tap()
     expect(page.get_by_test_id("location")).to_contain_text("当前位置")
@@ -233,9 +236,14 @@ def test_without_javascript_a_resident_reports_by_address(
     expect(page.get_by_test_id("pick-map")).to_be_hidden()
     expect(page.get_by_role("button", name="使用当前位置")).to_be_hidden()
     expect(page.get_by_test_id("location")).to_contain_text("请在下面写明详细地址")
-    tile = page.get_by_test_id("categories").locator("label.tile").first
-    tile.click()
-    expect(tile.locator("input")).to_be_checked()
+    # Without JavaScript every category's questions are there to answer, under its name.
+    questions = page.get_by_test_id("questions-utilities")
+    expect(questions).to_be_visible()
+    expect(questions).to_contain_text("“水电气热”还需要了解")
+    page.get_by_text("更多类别").click()
+    page.get_by_label("水电气热").check()
+    questions.get_by_label("水", exact=True).check()
+    questions.get_by_label("影响户数").fill("3")
     page.get_by_label("问题描述").fill("楼下垃圾桶满了没人清")
     page.get_by_label("详细地址").fill("火星基地")
     page.get_by_role("button", name="提交", exact=True).click()
@@ -249,6 +257,7 @@ def test_without_javascript_a_resident_reports_by_address(
     expect(page).to_have_url(re.compile(r"/r/t/[^/]+/\?new=1$"))
     case = Case.objects.get()
     assert case.grid == building.grid and case.address == f"{building.address}门口"
+    assert case.answers == {"utility": "水", "households": 3}
     with contextlib.suppress(StopIteration):
         next(pages)
 

@@ -348,3 +348,47 @@ def test_the_map_and_the_gps_button_wait_for_javascript(world: World, client: Cl
     assert re.search(r'<button[^>]*id="use-gps"[^>]*hidden', html)
     assert re.search(r'<div[^>]*id="pick-map"[^>]*hidden', html)
     assert "请在下面写明详细地址（小区和楼号）" in html
+
+
+def test_a_nul_character_in_a_text_answer_is_refused_not_a_500(
+    world: World, client: Client
+) -> None:
+    from wangge.cases.models import Category
+
+    utilities = Category.objects.get(code="utilities")
+    utilities.questions = [
+        *utilities.questions,
+        {"key": "where", "label": "具体位置", "type": "text", "required": False},
+    ]
+    utilities.save(update_fields=["questions"])
+    data = submission(world, category=str(utilities.pk))
+    data[f"answer-{utilities.pk}-utility"] = "水"
+    data[f"answer-{utilities.pk}-where"] = "东门\x00口"
+    response = post(client, data)
+    assert response.status_code == 422 and not Case.objects.exists()
+    assert "具体位置：含有无法保存的空字符（NUL），请删除后再提交" in response.content.decode()
+
+
+def test_the_answers_are_named_with_the_other_problems_at_once(
+    world: World, client: Client
+) -> None:
+    from wangge.cases.models import Category
+
+    utilities = Category.objects.get(code="utilities")
+    data = submission(world, category=str(utilities.pk), description="")
+    data[f"answer-{utilities.pk}-households"] = "0"
+    response = post(client, data)
+    assert response.status_code == 422
+    errors = _errors(response)
+    assert errors["description"] == "问题描述：请简单描述遇到的问题"
+    html = response.content.decode()
+    assert "请回答“类型”" in html and "影响户数：不能小于 1" in html
+
+
+def test_a_bad_point_and_no_address_name_the_location_not_the_address(
+    world: World, client: Client
+) -> None:
+    response = post(client, submission(world, lon="", lat="abc", address=""))
+    assert response.status_code == 422
+    errors = _errors(response)
+    assert "location" in errors and "address" not in errors

@@ -13,6 +13,9 @@
     var value = chosen();
     document.querySelectorAll("[data-questions-for]").forEach(function (box) {
       box.hidden = box.getAttribute("data-questions-for") !== value;
+      // Not sent and not checked by the browser either (a min/max left in another category's
+      // box must not block the form without a word).
+      box.disabled = box.hidden;
     });
   }
   document.addEventListener("change", function (e) {

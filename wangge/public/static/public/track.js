@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.hidden = false;  // shown only where it works
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy"));
       if (!source) { return; }
