@@ -70,3 +70,17 @@ def read_rows(data: bytes, title: str) -> list[tuple[Any, ...]]:
 
 
 BIRTH = date(1990, 4, 5)
+
+
+def moved_resident(registry: Any, **extra: Any) -> dict[str, Any]:
+    """Resident a of the registry world (王秀英, at 101 of the building head's building) in a
+    row for flat 201 of the other building: a move, found by her ID number."""
+    return resident(
+        registry.other.address,
+        registry.plain["id_a"],
+        room="201",
+        name="王秀英",
+        sex="女",
+        mobile=registry.plain["mobile_a"],
+        **extra,
+    )

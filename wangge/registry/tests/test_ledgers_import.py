@@ -20,7 +20,7 @@ from wangge.registry.tests.factories import (
     make_id_number,
     tag_drift,
 )
-from wangge.registry.tests.ledger_files import enterprise, household, resident, xlsx
+from wangge.registry.tests.ledger_files import enterprise, household, moved_resident, resident, xlsx
 
 
 def _errors(result: importer.LedgerResult) -> set[tuple[str, int, str, str]]:
@@ -572,15 +572,7 @@ def test_identifiers_in_error_lists_are_masked_like_the_pages_mask_them() -> Non
 def test_an_imported_move_to_another_building_takes_the_tags_along(world, registry) -> None:
     root = world.users["superuser"]
     wang = registry.residents["a"]  # tagged 独居老人 in registry.mine
-    row = resident(
-        registry.other.address,
-        registry.plain["id_a"],
-        room="201",
-        name="王秀英",
-        sex="女",
-        mobile=registry.plain["mobile_a"],
-        tags="独居老人、低保",  # the old tag moves, the new one is created there
-    )
+    row = moved_resident(registry, tags="独居老人、低保")
     assert import_ledger(actor=root, source=io.BytesIO(xlsx(residents=[row]))).written
 
     assert Resident.objects.get(pk=wang.pk).household == registry.households["201"]
@@ -597,16 +589,7 @@ def test_the_dry_run_names_residents_who_would_move_or_be_renamed(world, registr
     root = world.users["superuser"]
     wang = registry.residents["a"]
     before = str(wang.household)
-    rows = [
-        resident(
-            registry.other.address,
-            registry.plain["id_a"],
-            room="201",
-            name="王秀英",
-            sex="女",
-            mobile=registry.plain["mobile_a"],
-        )
-    ]
+    rows = [moved_resident(registry)]
     result = check_ledger(actor=root, source=io.BytesIO(xlsx(residents=rows)))
     assert result.ok
     counts = result.counts[sheets.RESIDENTS.key]
@@ -628,13 +611,6 @@ def test_the_listed_moves_are_capped_and_the_counts_are_whole(
 ) -> None:
     monkeypatch.setattr(importer, "LISTED_NOTICES", 0)
     root = world.users["superuser"]
-    row = resident(
-        registry.other.address,
-        registry.plain["id_a"],
-        room="201",
-        name="王秀英",
-        sex="女",
-        mobile=registry.plain["mobile_a"],
-    )
+    row = moved_resident(registry)
     result = check_ledger(actor=root, source=io.BytesIO(xlsx(residents=[row])))
     assert result.counts[sheets.RESIDENTS.key].moved == 1 and result.notices == []

@@ -14,7 +14,7 @@ from wangge.core.tests.fixtures import login_as
 from wangge.registry.ledgers import jobs
 from wangge.registry.models import AccessAudit, Household, Resident
 from wangge.registry.tests.factories import make_id_number
-from wangge.registry.tests.ledger_files import household, read_rows, resident, xlsx
+from wangge.registry.tests.ledger_files import household, moved_resident, read_rows, resident, xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -181,14 +181,7 @@ def test_a_worker_without_a_shared_cache_is_warned_about(settings) -> None:
 def test_the_check_page_warns_of_residents_who_would_move(client, post, world, registry) -> None:
     login_as(client, world.users["superuser"])
     wang = registry.residents["a"]
-    row = resident(
-        registry.other.address,
-        registry.plain["id_a"],
-        room="201",
-        name="王秀英",
-        sex="女",
-        mobile=registry.plain["mobile_a"],
-    )
+    row = moved_resident(registry)
     token = _token(_upload(post, xlsx(residents=[row])))
     html = client.get(reverse("registry:ledger_job", args=[token])).content.decode()
     assert "检查通过，可以导入" in html
