@@ -136,7 +136,7 @@ class Place:
     grid: OrgUnit
     lon: float | None
     lat: float | None
-    how: str  # coordinates | building | unit | fallback
+    how: str  # coordinates | building | compound | unit | fallback
 
 
 _NUMBER = r"(-?\d{1,3}\.\d{3,})"
@@ -187,6 +187,23 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", str(text or ""))
 
 
+# The last part of a building's address that names the building within its compound (3号楼,
+# 2栋, 5幢, B座). Not a plain house number (王府井大街 12号): the rest would be the whole street.
+_BUILDING_PART = re.compile(
+    r"^[0-9０-９A-Za-z一二三四五六七八九十甲乙丙丁东西南北中-]+(号楼|栋|幢|座)$"
+)
+
+
+def _compound(address: str) -> str:
+    """The compound (小区/院) a building's address names before the building: "王府井大街 12号院
+    3号楼" → "王府井大街12号院" (compacted); "" when the address has no such part."""
+    parts = str(address or "").split()
+    if len(parts) < 2 or not _BUILDING_PART.match(parts[-1]):
+        return ""
+    compound = _compact("".join(parts[:-1]))
+    return compound if len(compound) >= 4 else ""
+
+
 class PlaceFinder:
     """Finds the place an address names. Built once (buildings and unit names in memory, indexed
     by their first two characters), then answers any number of addresses without a query per
@@ -196,10 +213,21 @@ class PlaceFinder:
         # (needle, rank, kind, payload): the longest needle wins; among equal lengths a
         # building beats a unit and a smaller unit beats a larger one.
         self._index: dict[str, list[tuple[str, int, str, Any]]] = {}
+        # compound ("王府井大街 12号院" of "王府井大街 12号院 3号楼") → grid → its buildings' points
+        compounds: dict[str, dict[int, list[tuple[float, float]]]] = {}
         for address, lon, lat, grid_id in Building.objects.values_list(
             "address", "lon", "lat", "grid_id"
         ):
             self._add(_compact(address), 99, "building", (lon, lat, grid_id))
+            compound = _compound(address)
+            if compound:
+                compounds.setdefault(compound, {}).setdefault(grid_id, []).append((lon, lat))
+        for compound, grids in compounds.items():
+            # A compound names the grid most of its buildings are in, at their middle.
+            grid_id, points = max(grids.items(), key=lambda item: (len(item[1]), -item[0]))
+            lon = sum(p[0] for p in points) / len(points)
+            lat = sum(p[1] for p in points) / len(points)
+            self._add(compound, 98, "compound", (lon, lat, grid_id))
         units = OrgUnit.objects.filter(
             level__in=[Level.STREET, Level.COMMUNITY, Level.GRID, Level.MICROGRID]
         ).values_list("name", "code", "level", "centroid_lon", "centroid_lat", "pk")
@@ -245,8 +273,9 @@ class PlaceFinder:
         return self._unit_grids[code]
 
     def locate(self, text: str) -> Place | None:
-        """Coordinates in the text if they fall in a grid; else the longest building address or
-        street, community or grid name it contains; None when nothing matches."""
+        """Coordinates in the text if they fall in a grid; else the longest building address,
+        compound (a building's address without the building: 王府井大街12号院), or street,
+        community or grid name it contains; None when nothing matches."""
         point = coordinates_in(text)
         if point is not None:
             grid = self._grid(grid_locator().locate(*point))
@@ -263,10 +292,10 @@ class PlaceFinder:
         if best is None:
             return None
         _length, _rank, kind, payload = best
-        if kind == "building":
+        if kind in ("building", "compound"):
             lon, lat, grid_id = payload
             grid = self._grid(grid_id)
-            return Place(grid, lon, lat, "building") if grid is not None else None
+            return Place(grid, lon, lat, kind) if grid is not None else None
         grid = self._grid(self._grid_of_unit(*payload))
         return Place(grid, None, None, "unit") if grid is not None else None
 

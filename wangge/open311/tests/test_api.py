@@ -793,3 +793,39 @@ def test_each_address_lookup_gets_its_own_grid(world: World) -> None:
     second = locate_text(building.address)
     assert second is not None and second.grid is not first.grid
     assert second.grid.pk == building.grid_id and second.grid.name == building.grid.name
+
+
+def test_a_compound_without_its_building_is_placed_where_most_of_its_buildings_are(
+    world: World,
+) -> None:
+    """ "东华门大街 3号院" names no building but the compound of several: the grid most of them
+    are in, at their middle; a building named in full is still that building."""
+    from wangge.cases.matching import locate_text
+    from wangge.territory import actions as territory_actions
+    from wangge.territory.tests.factories import center_of
+
+    mine, other = world.unit("110101001001001"), world.unit("110101001001002")
+    (lon, lat), (o_lon, o_lat) = center_of(mine), center_of(other)
+    for n, (x, y) in enumerate([(lon, lat), (lon + 0.0002, lat), (o_lon, o_lat)], start=1):
+        territory_actions.create_building(
+            name=f"{n}号楼", address=f"和平东街 3号院 {n}号楼", lon=x, lat=y
+        )
+    place = locate_text("和平东街3号院门口")
+    assert place is not None and place.how == "compound"
+    assert place.grid.code == mine.code
+    assert (place.lon, place.lat) == pytest.approx((lon + 0.0001, lat))
+    building = locate_text("和平东街3号院3号楼")
+    assert building is not None and building.how == "building"
+    assert building.grid.code == other.code
+    assert locate_text("和平东街5号院") is None
+
+
+def test_a_house_number_is_no_compound(world: World) -> None:
+    """ "王府井大街 12号" is a building on a street, not a compound: the street alone names no
+    place (it runs through many grids)."""
+    from wangge.cases.matching import _compound
+
+    assert _compound("王府井大街 12号") == ""
+    assert _compound("王府井大街 12号院 3号楼") == "王府井大街12号院"
+    assert _compound("和平里 东区 B座") == "和平里东区"
+    assert _compound("1号楼") == ""
