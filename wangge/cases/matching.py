@@ -223,8 +223,11 @@ class PlaceFinder:
             if compound:
                 compounds.setdefault(compound, {}).setdefault(grid_id, []).append((lon, lat))
         for compound, grids in compounds.items():
-            # A compound names the grid most of its buildings are in, at their middle.
+            # A compound names the grid more than half of its buildings are in, at their
+            # middle; one spread over grids without such a majority names none.
             grid_id, points = max(grids.items(), key=lambda item: (len(item[1]), -item[0]))
+            if 2 * len(points) <= sum(len(p) for p in grids.values()):
+                continue
             lon = sum(p[0] for p in points) / len(points)
             lat = sum(p[1] for p in points) / len(points)
             self._add(compound, 98, "compound", (lon, lat, grid_id))

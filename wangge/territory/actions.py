@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
@@ -721,7 +722,7 @@ def create_building(
 @dataclass(frozen=True)
 class BuildingMove:
     """A building whose position lies in another grid than the one it belongs to (after new
-    boundaries were imported), and why it cannot move if it cannot."""
+    boundaries were imported), and why it cannot move now if it cannot."""
 
     building_id: int
     address: str
@@ -739,37 +740,31 @@ class BuildingMove:
 
 def plan_building_moves() -> list[BuildingMove]:
     """Every building whose position the current boundaries place in another grid (or in none),
-    and whether it can move there: a grid holds one building per address."""
-    # (Pairs are the registry's; the registry depends on the territory, so asked here only.)
-    from wangge.registry.models import PartyMemberLink
-
+    and whether it can move there now: a grid holds one building per address, and a building
+    does not move into a grid that holds its address now, even one about to leave (run again
+    once that one has moved)."""
     locator = grid_locator()
     codes = dict(
         OrgUnit.objects.filter(level__in=[Level.GRID, Level.MICROGRID]).values_list("pk", "code")
     )
     found: list[tuple[int, str, int, int | None]] = []
-    for pk, address, lon, lat, grid_id in Building.objects.values_list(
-        "pk", "address", "lon", "lat", "grid_id"
-    ).order_by("grid__code", "address", "pk"):
+    rows = Building.objects.values_list("pk", "address", "lon", "lat", "grid_id")
+    for pk, address, lon, lat, grid_id in rows.order_by("grid__code", "address", "pk"):
         target = locator.locate(lon, lat)
         if target != grid_id:
             found.append((pk, address, grid_id, target))
     if not found:
         return []
-    # Addresses the target grids hold after the moves: the ones staying, and the moving ones.
-    moving = {pk for pk, _a, _g, target in found if target is not None}
-    taken: dict[tuple[int, str], int] = {}
-    for pk, address, grid_id in Building.objects.filter(
-        grid_id__in={t for _p, _a, _g, t in found if t is not None}
-    ).values_list("pk", "address", "grid_id"):
-        if pk not in moving:
-            taken[(grid_id, address)] = pk
-    links = _links_by_building(PartyMemberLink, [pk for pk, *_rest in found])
-    community = {pk: code[: CODE_LENGTH[Level.COMMUNITY]] for pk, code in codes.items()}
+    taken = set(
+        Building.objects.filter(
+            grid_id__in={t for _p, _a, _g, t in found if t is not None}
+        ).values_list("grid_id", "address")
+    )
+    targets = {pk: target for pk, _a, _g, target in found}
+    community_length = CODE_LENGTH[Level.COMMUNITY]
     moves = []
     for pk, address, grid_id, target in found:
         problem = ""
-        crossing = 0
         if target is None:
             problem = _("位置不在任何网格内，请核对坐标 (the position is outside every grid)")
         elif (target, address) in taken:
@@ -777,13 +772,7 @@ def plan_building_moves() -> list[BuildingMove]:
                 "目标网格已有地址相同的楼栋 (the grid already has a building at this address)"
             )
         else:
-            taken[(target, address)] = pk
-            crossing = sum(
-                1
-                for other_grid in links.get(pk, ())
-                if community.get(other_grid) != community.get(target)
-                and community.get(other_grid) == community.get(grid_id)
-            )
+            taken.add((target, address))
         moves.append(
             BuildingMove(
                 building_id=pk,
@@ -791,57 +780,120 @@ def plan_building_moves() -> list[BuildingMove]:
                 from_grid=codes.get(grid_id, ""),
                 to_grid=codes.get(target) if target is not None else None,
                 problem=problem,
-                cross_community_links=crossing,
             )
         )
-    return moves
+    # Pairs taken across a community (the other side's community after the plan's moves too).
+    movable = {m.building_id: targets[m.building_id] for m in moves if m.movable}
+
+    def community(grid_id: int | None) -> str:
+        return codes.get(grid_id or 0, "")[:community_length]
+
+    crossing: dict[int, int] = {}
+    for mine, other_building, other_grid in _pairs_of(list(movable)):
+        if other_building == mine:
+            continue  # both sides in the building: they move together
+        other_after = movable.get(other_building, other_grid)
+        before = community(_grid_of(found, mine))
+        if community(movable[mine]) != community(other_after) and community(other_grid) == before:
+            crossing[mine] = crossing.get(mine, 0) + 1
+    return [
+        BuildingMove(**{**m.__dict__, "cross_community_links": crossing.get(m.building_id, 0)})
+        for m in moves
+    ]
 
 
-def _links_by_building(link_model: Any, building_ids: list[int]) -> dict[int, list[int]]:
-    """For each building: the grids of the other side of each 党员联户 pair one of its
-    households or residents is in."""
-    out: dict[int, list[int]] = {}
+def _grid_of(found: list[tuple[int, str, int, int | None]], building_id: int) -> int:
+    return next(grid_id for pk, _a, grid_id, _t in found if pk == building_id)
+
+
+def _pairs_of(building_ids: list[int]) -> list[tuple[int, int, int]]:
+    """(one of `building_ids`, the building and grid of the pair's other side) for each 党员联户
+    pair with a side in one of them (a pair with both sides in two of them: once for each)."""
+    # (Pairs are the registry's; the registry depends on the territory, so asked here only.)
+    from wangge.registry.models import PartyMemberLink
+
+    wanted = set(building_ids)
+    out = []
     for (
-        member_grid,
         member_building,
-        household_grid,
+        member_grid,
         household_building,
-    ) in link_model.objects.filter(
-        Q(member__household__building_id__in=building_ids)
-        | Q(household__building_id__in=building_ids)
+        household_grid,
+    ) in PartyMemberLink.objects.filter(
+        Q(member__household__building_id__in=wanted) | Q(household__building_id__in=wanted)
     ).values_list(
-        "member__household__building__grid_id",
         "member__household__building_id",
-        "household__building__grid_id",
+        "member__household__building__grid_id",
         "household__building_id",
+        "household__building__grid_id",
     ):
-        if member_building in building_ids:
-            out.setdefault(member_building, []).append(household_grid)
-        if household_building in building_ids:
-            out.setdefault(household_building, []).append(member_grid)
+        if member_building in wanted:
+            out.append((member_building, household_building, household_grid))
+        if household_building in wanted and household_building != member_building:
+            out.append((household_building, member_building, member_grid))
     return out
 
 
+@dataclass
+class MoveResult:
+    moved: list[int] = field(default_factory=list)
+    # Buildings of the plan left where they are (changed since the plan, or their new grid
+    # took their address meanwhile).
+    skipped: list[int] = field(default_factory=list)
+    # Building heads given their building's new grid (a head reads only buildings they head,
+    # within the grids of their memberships).
+    heads_added: list[int] = field(default_factory=list)
+
+
 @transaction.atomic
-def move_buildings(moves: Iterable[BuildingMove]) -> int:
-    """Move the movable buildings of a plan into the grids their positions are in; returns how
-    many moved. Their households, residents and records follow (scopes are read through the
-    building's grid); what was recorded before keeps the grid it was recorded in. Checked again
-    under lock: a building changed since the plan is left where it is."""
+def move_buildings(moves: Iterable[BuildingMove]) -> MoveResult:
+    """Move the movable buildings of a plan into the grids their positions are in. Their
+    households, residents and records follow (scopes are read through the building's grid);
+    what was recorded before keeps the grid it was recorded in. Each is checked again under
+    lock: one changed since the plan, or whose new grid took its address meanwhile, is left
+    where it is (`skipped`). A building head gets a membership of the new grid, so that they
+    keep their building."""
+    from django.db import IntegrityError
+
+    from wangge.accounts.models import Membership, Role
+
+    result = MoveResult()
     wanted = {m.building_id: m.to_grid for m in moves if m.movable}
     if not wanted:
-        return 0
-    grids = dict(OrgUnit.objects.filter(code__in=set(wanted.values())).values_list("code", "pk"))
+        return result
+    grids = {
+        code: unit
+        for code, unit in (
+            (u.code, u) for u in OrgUnit.objects.filter(code__in=set(wanted.values()))
+        )
+    }
     locator = grid_locator()
-    moved = 0
+    now = timezone.now()
     for building in Building.objects.select_for_update().filter(pk__in=wanted).order_by("pk"):
         target = grids.get(wanted[building.pk] or "")
-        if target is None or locator.locate(building.lon, building.lat) != target:
+        if (
+            target is None
+            or locator.locate(building.lon, building.lat) != target.pk
+            or Building.objects.filter(grid=target, address=building.address).exists()
+        ):
+            result.skipped.append(building.pk)
             continue
-        if Building.objects.filter(grid_id=target, address=building.address).exists():
+        try:
+            with transaction.atomic():  # a building added there just now: this one only
+                Building.objects.filter(pk=building.pk).update(grid=target, updated_at=now)
+        except IntegrityError:
+            result.skipped.append(building.pk)
             continue
-        Building.objects.filter(pk=building.pk).update(grid_id=target)
-        moved += 1
-    if moved:
+        result.moved.append(building.pk)
+        head = building.building_head_id
+        if head is not None and not any(
+            target.code.startswith(code)
+            for code in Membership.objects.filter(
+                user_id=head, role=Role.BUILDING_HEAD, unit__isnull=False
+            ).values_list("unit__code", flat=True)
+        ):
+            Membership.objects.create(user_id=head, role=Role.BUILDING_HEAD, unit=target)
+            result.heads_added.append(head)
+    if result.moved:
         bump_places_version()
-    return moved
+    return result

@@ -65,9 +65,27 @@ class OneRequestAtATimeServer(ThreadedWSGIServer):
     misuse it ("bad parameter or other API misuse"). Requests then take turns; connections
     still have their own threads, so an idle keep-alive connection blocks nobody."""
 
+    # The servers running, for `wait_for_requests`.
+    running: "list[OneRequestAtATimeServer]" = []
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turn = threading.Lock()
+        OneRequestAtATimeServer.running.append(self)
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self in OneRequestAtATimeServer.running:
+            OneRequestAtATimeServer.running.remove(self)
+
+
+def wait_for_requests() -> None:
+    """Until no live-server request is in progress: a page closed at a test's end may have left
+    one running (a map's tiles), which must not touch the database while the test's data are
+    flushed ("database table is locked")."""
+    for server in list(OneRequestAtATimeServer.running):
+        with server._turn:
+            pass
 
     def get_app(self) -> Any:
         app = super().get_app()
@@ -156,6 +174,7 @@ def _open_page(request: pytest.FixtureRequest, chromium: Any, **options: Any) ->
             except Exception as exc:  # a crashed page must not hide the test's own failure
                 print(f"screenshot failed: {exc}")
         context.close()
+        wait_for_requests()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from wangge.core.tests.fixtures import World
 from wangge.registry import actions as registry_actions
+from wangge.registry import selectors as registry_selectors
 from wangge.registry.models import Household, PoliticalStatus
 from wangge.registry.tests.factories import add_household, add_resident
 from wangge.territory import actions
@@ -47,7 +48,8 @@ def test_a_building_in_another_grid_is_listed_then_moved_with_its_households(
     assert Building.objects.get(pk=building.pk).grid.code == OLD  # a plan writes nothing
 
     before = TerritoryState.current_versions()
-    assert actions.move_buildings([move]) == 1
+    result = actions.move_buildings([move])
+    assert result.moved == [building.pk] and result.skipped == []
     assert Building.objects.get(pk=building.pk).grid.code == NEW
     assert TerritoryState.current_versions() != before  # address finders rebuild
     assert actions.plan_building_moves() == []
@@ -63,7 +65,7 @@ def test_a_building_whose_new_grid_has_its_address_stays_and_is_named(world: Wor
     _stand_in(building, world, NEW)
     [move] = actions.plan_building_moves()
     assert not move.movable and "地址相同" in move.problem
-    assert actions.move_buildings([move]) == 0
+    assert actions.move_buildings([move]).moved == []
     out = StringIO()
     with pytest.raises(CommandError) as failed:
         call_command("reassign_buildings", "--apply", stdout=out)
@@ -83,7 +85,8 @@ def test_a_building_changed_since_the_plan_is_left_where_it_is(world: World) -> 
     _stand_in(building, world, NEW)
     [move] = actions.plan_building_moves()
     _stand_in(building, world, OLD)  # its position corrected meanwhile
-    assert actions.move_buildings([move]) == 0
+    result = actions.move_buildings([move])
+    assert result.moved == [] and result.skipped == [building.pk]
     assert Building.objects.get(pk=building.pk).grid.code == OLD
 
 
@@ -113,6 +116,60 @@ def test_party_pairs_a_move_takes_across_communities_are_counted(world: World) -
     _stand_in(world.buildings[OLD], world, ELSEWHERE)
     [move] = [m for m in actions.plan_building_moves() if m.building_id == world.buildings[OLD].pk]
     assert move.movable and move.cross_community_links == 1
+    # A pair whose two sides live in the moving building moves together: not counted.
+    own = add_household(root, world.buildings[OLD], "502")
+    registry_actions.link_household(actor=root, member_id=member.pk, household_id=own.pk)
+    [move] = [m for m in actions.plan_building_moves() if m.building_id == world.buildings[OLD].pk]
+    assert move.cross_community_links == 1
     out = StringIO()
     call_command("reassign_buildings", stdout=out)
     assert "1 party pairs would cross communities" in out.getvalue()
+
+
+def test_two_buildings_of_one_address_swapping_grids_move_one_run_at_a_time(
+    world: World,
+) -> None:
+    """A building does not move into a grid that holds its address now, even if that one is
+    leaving: nothing is reported movable that the apply would refuse."""
+    lon, lat = center_of(world.unit(NEW))
+    a = world.buildings[OLD]
+    b = actions.create_building(name="同址楼", address=a.address, lon=lon, lat=lat)
+    _stand_in(a, world, NEW)
+    _stand_in(b, world, OLD)
+    moves = actions.plan_building_moves()
+    assert [m.movable for m in moves] == [False, False]
+    assert actions.move_buildings(moves).moved == []
+
+
+def test_a_chain_waits_for_its_first_link(world: World) -> None:
+    """B cannot leave (its new grid has its address); A, whose new grid is B's, waits for it."""
+    lon, lat = center_of(world.unit(ELSEWHERE))
+    a = world.buildings[OLD]
+    b = actions.create_building(
+        name="B",
+        address=a.address,
+        lon=center_of(world.unit(NEW))[0],
+        lat=center_of(world.unit(NEW))[1],
+    )
+    actions.create_building(name="C", address=a.address, lon=lon, lat=lat)
+    _stand_in(a, world, NEW)
+    _stand_in(b, world, ELSEWHERE)
+    by_id = {m.building_id: m for m in actions.plan_building_moves()}
+    assert not by_id[a.pk].movable and not by_id[b.pk].movable
+
+
+def test_a_building_head_keeps_their_building_in_its_new_grid(world: World) -> None:
+    from wangge.accounts.models import Membership, Role
+
+    head = world.users["building_head"]
+    building = Building.objects.filter(building_head=head).first() or world.buildings[OLD]
+    Building.objects.filter(pk=building.pk).update(building_head=head)
+    old = building.grid.code
+    new = NEW if old != NEW else OLD
+    _stand_in(building, world, new)
+    [move] = actions.plan_building_moves()
+    result = actions.move_buildings([move])
+    assert result.moved == [building.pk] and result.heads_added == [head.pk]
+    assert Membership.objects.filter(user=head, role=Role.BUILDING_HEAD, unit__code=new).exists()
+    moved = Building.objects.select_related("grid").get(pk=building.pk)
+    assert registry_selectors.registry_roles(head, moved) == {Role.BUILDING_HEAD}

@@ -6,8 +6,9 @@ position now lies in another grid.
 
 A building keeps its grid when its boundaries are redrawn (its households, head and records
 belong to that grid) until this moves it. One that cannot move (its position is outside every
-grid, or the new grid already has a building at its address) is listed with the reason and left
-where it is. Exit status: 0, or 1 when some building could not move.
+grid, or the new grid has a building at its address now) is listed with the reason and left
+where it is; run again once the others have moved. A building head gets a membership of their
+building's new grid. Exit status: 0, or 1 when some building could not move.
 """
 
 from typing import Any
@@ -44,8 +45,20 @@ class Command(BaseCommand):
         movable = [m for m in moves if m.movable]
         stuck = len(moves) - len(movable)
         if options["apply"]:
-            moved = actions.move_buildings(movable)
-            self.stdout.write(f"已迁移 {moved} 栋 (moved {moved})")
+            result = actions.move_buildings(movable)
+            self.stdout.write(f"已迁移 {len(result.moved)} 栋 (moved {len(result.moved)})")
+            if result.heads_added:
+                self.stdout.write(
+                    f"{len(result.heads_added)} 位楼栋长加入了其楼栋的新网格"
+                    f" ({len(result.heads_added)} building heads now belong to their building's"
+                    " new grid)"
+                )
+            stuck += len(result.skipped)
+            if result.skipped:
+                self.stdout.write(
+                    f"{len(result.skipped)} 栋在检查后有变化，未迁移，请重新运行"
+                    f" ({len(result.skipped)} changed since the plan and stayed: run again)"
+                )
         else:
             self.stdout.write(
                 f"试运行：{len(movable)} 栋可以迁移，未写入任何数据；加 --apply 迁移"
