@@ -320,3 +320,20 @@ def locate_text(text: str) -> Place | None:
     if place is None:
         return None
     return Place(fresh_copy(place.grid), place.lon, place.lat, place.how)
+
+
+def place_of_address(address: str) -> Place:
+    """Where a report without a point is (the residents' form and the patrol report without a
+    map): placed by its address as `locate_text` places it, or refused naming the field."""
+    place = locate_text(address)
+    if place is None:
+        raise DomainError(
+            _(
+                "没有找到这个地址：请写明小区和楼号（如 和平里小区3号楼）或社区名称，"
+                "或在地图上选择位置 (address not found: write the estate and building, "
+                "or pick the place on the map)"
+            ),
+            field="address",
+            code="not_found",
+        )
+    return place

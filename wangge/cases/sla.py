@@ -71,6 +71,13 @@ def limits_for(*, category: Category, priority: str, policy: Any = UNREAD) -> Li
     )
 
 
+def _limit_time(limits: Limits) -> timedelta:
+    """The resolution limit as time on its clock, as `deadlines.deadline` counts it."""
+    if limits.unit == LimitUnit.HOURS:
+        return timedelta(hours=limits.resolution)
+    return int(limits.resolution) * deadlines.DAY
+
+
 def _pauses(case: Any) -> list[tuple[datetime, datetime]]:
     return [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in case.pauses or []]
 
@@ -114,6 +121,9 @@ def compute_due(
         due_soon_fraction=limits.due_soon_fraction,
         due_soon_window=timedelta(hours=limits.due_soon_min_hours),
         calendar=calendar,
+        # Without pauses or an extension the active time to the deadline is the limit itself
+        # (a new case): not measured again day by day.
+        limit=None if pauses or extension_days else _limit_time(limits),
     )
     return Due(
         response_due_at=response.due_at,

@@ -19,6 +19,7 @@ from wangge.accounts.models import Membership, Role, User
 from wangge.accounts.scope import scope_of
 from wangge.cases import actions, selectors
 from wangge.cases.forms import ActForm, PatrolReportForm
+from wangge.cases.matching import place_of_address
 from wangge.cases.models import (
     OPEN_STATUSES,
     ApprovalKind,
@@ -107,9 +108,21 @@ def _report_errors(form: Any) -> list[DomainError]:
     """Every problem of a refused patrol report at once, the location's too: one round trip
     per problem cost the reporter their chosen photos each time."""
     found = [DomainError(str(errors[0]), field=field) for field, errors in form.errors.items()]
+    address = str(form.data.get("address") or "").strip()
     if not (form.data.get("lon") and form.data.get("lat")):
-        found.append(actions.location_required())
+        if not address:
+            found.append(actions.location_required())
+        elif (problem := _address_problem(address)) is not None:
+            found.append(problem)
     return found
+
+
+def _address_problem(address: str) -> DomainError | None:
+    try:
+        place_of_address(address)
+    except DomainError as exc:
+        return exc
+    return None
 
 
 def _label(error: DomainError | None) -> str:
@@ -439,14 +452,20 @@ def patrol_report(request: HttpRequest) -> HttpResponse:
         form = PatrolReportForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
+            lon, lat, grid = data.get("lon"), data.get("lat"), None
             try:
+                if (lon is None or lat is None) and data["address"].strip():
+                    # No point (no map without JavaScript): placed by the address.
+                    place = place_of_address(data["address"])
+                    lon, lat, grid = place.lon, place.lat, place.grid
                 case = actions.create_case(
                     actor=request.user,
                     category=data["category"],
                     title=data["title"],
                     description=data["description"],
-                    lon=data.get("lon"),
-                    lat=data.get("lat"),
+                    lon=lon,
+                    lat=lat,
+                    grid=grid,
                     address=data["address"],
                     source=source,
                     reporter_name=str(request.user),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from wangge.cases import actions as case_actions
-from wangge.cases.matching import Place, locate_text
+from wangge.cases.matching import place_of_address
 from wangge.cases.models import Case, Category, Source
 from wangge.core.errors import DomainError
 from wangge.core.validators import MOBILE_RE, mask_mobile
@@ -47,27 +47,10 @@ def receipt_text(case: Case, *, link: str) -> str:
     }
 
 
-def _place(address: str) -> Place:
-    """Where a report without a point is: placed by its address, as Open311 places an
-    address_string (a building's address, else a community or grid name)."""
-    place = locate_text(address)
-    if place is None:
-        raise DomainError(
-            _(
-                "没有找到这个地址：请写明小区和楼号（如 和平里小区3号楼）或社区名称，"
-                "或在地图上选择位置 (address not found: write the estate and building, "
-                "or pick the place on the map)"
-            ),
-            field="address",
-            code="not_found",
-        )
-    return place
-
-
 def address_problem(address: str) -> DomainError | None:
     """Why a report without a point cannot be placed by `address` (None: it can)."""
     try:
-        _place(address)
+        place_of_address(address)
     except DomainError as exc:
         return exc
     return None
@@ -99,7 +82,7 @@ def submit_report(
         replayed = Case.objects.filter(idempotency_key=key).first() if key else None
         if replayed is not None:
             return replayed  # a retry: the case the first call made, wherever it was placed
-        place = _place(address)
+        place = place_of_address(address)
         lon, lat, grid = place.lon, place.lat, place.grid
     with transaction.atomic():
         case = case_actions.create_case(

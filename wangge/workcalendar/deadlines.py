@@ -403,11 +403,14 @@ class WorkingCalendar:
         limit_unit: str = LimitUnit.HOURS,
         due_soon_fraction: float = DUE_SOON_FRACTION,
         due_soon_window: timedelta = DUE_SOON_WINDOW,
+        limit: timedelta | None = None,
     ) -> datetime:
         """The instant after which a running case is due soon (sla_status agrees with it).
 
         Stored beside the deadline it lets a database filter find due-soon cases with
         `due_soon_at < now <= due_at`. Only closed pauses count; recompute on resume.
+        `limit`: the active time from start to due when the caller knows it (the limit that
+        `deadline` was given, with no extension); else it is measured.
         """
         elapsed, _advance, retreat = self._clock(limit_unit)
         merged, open_start = merge_pauses(pauses)
@@ -415,7 +418,8 @@ class WorkingCalendar:
             raise ValueError("an open pause has no end yet: compute when it ends")
         begin, moment = local(started_at), local(due_at)
         closed: list[Pause] = list(merged)
-        limit = self.active_time(begin, moment, closed, unit=limit_unit)
+        if limit is None:
+            limit = self.active_time(begin, moment, closed, unit=limit_unit)
         remaining = due_soon_threshold(limit, due_soon_fraction, due_soon_window)
         if remaining <= ZERO:
             return moment
@@ -525,6 +529,7 @@ def due_soon_at(
     due_soon_fraction: float = DUE_SOON_FRACTION,
     due_soon_window: timedelta = DUE_SOON_WINDOW,
     calendar: WorkingCalendar | None = None,
+    limit: timedelta | None = None,
 ) -> datetime:
     """WorkingCalendar.due_soon_at on the current calendar."""
     if limit_unit == LimitUnit.HOURS and calendar is None:
@@ -536,6 +541,7 @@ def due_soon_at(
         limit_unit=limit_unit,
         due_soon_fraction=due_soon_fraction,
         due_soon_window=due_soon_window,
+        limit=limit,
     )
 
 

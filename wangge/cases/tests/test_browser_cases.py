@@ -40,7 +40,7 @@ def open_page(request: pytest.FixtureRequest, chromium: Any) -> Iterator[Callabl
     """`open_page(phone=True)`: a page in a fresh browser context (one per person)."""
     opened: list[Iterator[Any]] = []
 
-    def make(*, phone: bool = False) -> Any:
+    def make(*, phone: bool = False, javascript: bool = True) -> Any:
         options: dict[str, Any] = {"viewport": DESK}
         if phone:
             options = {
@@ -49,6 +49,7 @@ def open_page(request: pytest.FixtureRequest, chromium: Any) -> Iterator[Callabl
                 "is_mobile": True,
                 "has_touch": True,
             }
+        options["java_script_enabled"] = javascript
         pages = _open_page(request, chromium, **options)
         opened.append(pages)
         return next(pages)
@@ -209,6 +210,25 @@ def test_the_patrol_report_form_speaks_english_to_an_english_reader(
         re.compile(r"^✓ Chosen on the map \(\d+\.\d{5}, \d+\.\d{5}\)$")
     )
     worker.context.clear_cookies(name="django_language")
+
+
+def test_without_javascript_a_patrol_report_is_placed_by_its_address(
+    live_server, world: World, case_data, open_page, login_page
+) -> None:
+    worker = open_page(phone=True, javascript=False)
+    login_page(worker, live_server, world.users["grid_worker"])
+    worker.goto(f"{live_server.url}/cases/report/")
+    expect(worker.locator("#pick-map")).to_be_hidden()
+    expect(worker.get_by_role("button", name="使用当前位置")).to_be_hidden()
+    expect(worker.get_by_text("没有地图时，请在下面")).to_be_visible()
+    worker.get_by_label("问题类别").select_option(label="暴露垃圾")
+    worker.get_by_label("一句话描述").fill("垃圾桶满溢")
+    worker.get_by_text("补充说明和地址（可选）").click()
+    building = world.buildings["110101001001001"]
+    worker.get_by_label("地址").fill(building.address)
+    worker.get_by_role("button", name="提交上报").click()
+    expect(worker).to_have_url(re.compile(r"/cases/\d+/$"))
+    assert Case.objects.get().grid == building.grid
 
 
 def test_a_second_tab_on_an_old_version_is_told_to_reload(

@@ -1465,3 +1465,30 @@ def test_the_visit_form_leaves_checking_to_the_server() -> None:
 
     template = Path(__file__).resolve().parents[2] / "registry/templates/registry/visit.html"
     assert re.search(r'<form [^>]*action="[^"]*visit_case[^>]*novalidate', template.read_text())
+
+
+def test_a_patrol_report_without_a_point_is_placed_by_its_address(client, world: World) -> None:
+    """No map without JavaScript: the address places the report, or is named if unknown."""
+    building = world.buildings["110101001001001"]
+    login_as(client, world.users["grid_worker"])
+    unknown = client.post(
+        reverse("cases:report"), report_data(world, "q6", lon="", lat="", address="火星基地")
+    )
+    assert unknown.status_code == 422 and not Case.objects.exists()
+    assert "没有找到这个地址" in html(unknown)
+    blank = client.post(reverse("cases:report"), report_data(world, "q7", lon="", lat=""))
+    assert blank.status_code == 422 and "请在地图上选择位置" in html(blank)
+    placed = client.post(
+        reverse("cases:report"), report_data(world, "q8", lon="", lat="", address=building.address)
+    )
+    assert placed.status_code == 302, html(placed)
+    case = Case.objects.get()
+    assert case.grid == building.grid and (case.lon, case.lat) == (building.lon, building.lat)
+
+
+def test_the_patrol_map_and_gps_button_are_for_javascript_only(client, world: World) -> None:
+    login_as(client, world.users["grid_worker"])
+    page = html(client.get(reverse("cases:report")))
+    assert re.search(r'id="pick-map" class="[^"]*\bjs-only\b', page)
+    assert re.search(r'class="[^"]*\bjs-only\b[^"]*" id="use-gps"', page)
+    assert 'class="no-js-only muted"' in page

@@ -337,3 +337,29 @@ def test_an_empty_calendar_is_monday_to_friday_everywhere() -> None:
     assert plain.is_workday(date(2026, 10, 1))  # a Thursday
     assert not plain.is_workday(date(2026, 10, 10))  # a Saturday
     assert [w.year for w in plain.deadline(at("2026-09-30 10:00"), 7, WD).warnings] == [2026]
+
+
+@settings(max_examples=300)
+@given(
+    start=starts,
+    n=st.integers(min_value=0, max_value=30),
+    unit=st.sampled_from([HOURS, WD]),
+    fraction=st.sampled_from([0.1, 0.2, 0.5]),
+    window=st.integers(min_value=0, max_value=72),
+)
+def test_the_limit_given_is_the_active_time_it_would_measure(
+    start: datetime, n: int, unit: str, fraction: float, window: int
+) -> None:
+    """A new case's due-soon instant is computed with its limit as the active time to the
+    deadline (cases.sla.compute_due): the same instant as measuring it day by day."""
+    due = CAL.deadline(start, n, unit).due_at
+    limit = timedelta(hours=n) if unit == HOURS else n * DAY
+    options = {
+        "limit_unit": unit,
+        "due_soon_fraction": fraction,
+        "due_soon_window": timedelta(hours=window),
+    }
+    assert CAL.active_time(start, due, unit=unit) == limit
+    assert CAL.due_soon_at(start, due, limit=limit, **options) == CAL.due_soon_at(
+        start, due, **options
+    )
