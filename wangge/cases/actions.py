@@ -902,7 +902,27 @@ def handle(
         ),
     )
     store_photos(case=case, event=event, files=photos, actor=actor, is_public=public_photos)
+    # The desk that verifies hears of it at once (and finds it under 待核查).
+    _notify(
+        case,
+        kind="to_verify",
+        recipients=[r for r in _verify_recipients(case) if r != getattr(actor, "pk", None)],
+        title=gettext_lazy("待核查：%(t)s"),
+        params={"t": case.title},
+        event=event,
+    )
     return case
+
+
+def _verify_recipients(case: Case) -> list[int]:
+    """The desk of the case's handling unit (its staff verify its cases); where it has none,
+    the desks above it."""
+    own = list(
+        Membership.objects.filter(role__in=DESK, unit_id=case.handling_unit_id)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return own or _desk_recipients(case.handling_unit)
 
 
 @transaction.atomic
@@ -913,8 +933,12 @@ def verify(
         if passed:
             case.closed_at = timezone.now()
             return ["closed_at"]
+        # The result was not accepted: the case shows none until it is handled again (the
+        # timeline keeps the refused one, with the reason).
         case.handled_at = None
-        return ["handled_at"]
+        case.result = ""
+        case.outcome = ""
+        return ["handled_at", "result", "outcome"]
 
     action = "verify_pass" if passed else "verify_fail"
     case, event = _transition(

@@ -344,11 +344,29 @@ def _svg_bars(
     return "".join(parts)
 
 
+def _text_width(text: str, size: float = 11) -> float:
+    """About how wide `text` is drawn at `size` px: a CJK character is square, Latin narrower."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.6 for ch in text)
+
+
+def _fit_label(text: str, room: float, size: float = 11) -> str:
+    """`text` cut from its start (the sub-category at its end stays) to fit `room` px."""
+    if _text_width(text, size) <= room:
+        return text
+    while text and _text_width("…" + text, size) > room:
+        text = text[1:]
+    return "…" + text
+
+
 def _svg_hbars(values: list[tuple[str, int]], *, width: int = 680, row: int = 22) -> str:
-    """A horizontal bar per label (top categories), the count at the end of each bar."""
+    """A horizontal bar per label (top categories), the count at the end of each bar. The label
+    column is as wide as the longest label (English ones are longer), at most half the chart;
+    a label longer than that loses its start, not its end."""
     top = max([v for _l, v in values] + [1])
     height = row * max(len(values), 1) + 6
-    label_w = 190
+    longest = max([_text_width(label) for label, _v in values] + [0])
+    label_w = int(min(max(190, longest + 12), width / 2))
+    values = [(_fit_label(label, label_w - 6), v) for label, v in values]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" class="chart">'

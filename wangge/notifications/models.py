@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,10 +13,11 @@ class Kind(models.TextChoices):
     RETURNED = "returned", _("退单")
     REOPENED = "reopened", _("重办")
     RATED = "rated", _("评价")
-    ESCALATED = "escalated", _("上报")
+    ESCALATED = "escalated", pgettext_lazy("a notification's kind", "上报")
     APPROVAL = "approval", _("待审批")
     DECIDED = "decided", _("审批结果")
     VERIFY_FAILED = "verify_failed", _("核查未通过")
+    TO_VERIFY = "to_verify", _("待核查")
     SMS = "sms", _("短信")
 
 

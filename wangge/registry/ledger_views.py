@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -50,7 +51,7 @@ def ledger_template(request: HttpRequest) -> HttpResponse:
     return private(response)
 
 
-@form_target()
+@form_target(back=lambda request: reverse("registry:ledgers"))
 def ledger_upload(request: HttpRequest) -> HttpResponse:
     require_access(request)
     if not selectors.can_import(request.user):
@@ -79,7 +80,7 @@ def ledger_job(request: HttpRequest, token: str) -> HttpResponse:
     return private(render(request, template, context))
 
 
-@form_target()
+@form_target(back=lambda request, token: reverse("registry:ledger_job", args=[token]))
 def ledger_job_import(request: HttpRequest, token: str) -> HttpResponse:
     try:
         jobs.start_import(actor=request.user, token=token)

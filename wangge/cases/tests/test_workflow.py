@@ -300,3 +300,19 @@ def test_a_rejected_extension_request_keeps_the_deadline(world: World) -> None:
     )
     case = do(world, case, "deny_request")
     assert case.resolution_due_at == before
+
+
+def test_a_failed_check_takes_the_refused_result_off_the_case(world: World) -> None:
+    """The case shows no result until it is handled again; the timeline keeps the refused one."""
+    case = do(world, case_in(world, Status.IN_PROGRESS), "handle")
+    assert case.result and case.outcome
+    refused = case.result
+    case = do(world, case, "verify_fail")
+    case.refresh_from_db()
+    assert (case.status, case.result, case.outcome, case.handled_at) == (
+        Status.IN_PROGRESS,
+        "",
+        "",
+        None,
+    )
+    assert case.events.filter(action="handle", note=refused).exists()

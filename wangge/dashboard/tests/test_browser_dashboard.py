@@ -120,6 +120,14 @@ def test_the_big_screen_is_dark_full_hd_and_matches_the_database(
     do(world, Case.objects.get(status=Status.DISPATCHED), "sign")
     expected = _expected()
     expect(page.locator('[data-counter="open"] strong')).to_have_text(str(expected["open"]))
+    # A 1440×900 desk monitor: the whole screen, zoomed to fit, nothing off to the side.
+    page.set_viewport_size({"width": 1440, "height": 900})
+    expect(page.locator("#dashboard")).to_have_css("zoom", "0.75")
+    size = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    assert size[0] <= 1440 and size[1] <= 900, size
+    assert page.locator('[data-counter="overdue"]').bounding_box()["x"] < 1440
     assert page.wangge_errors == []
 
 

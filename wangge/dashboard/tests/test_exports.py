@@ -2,6 +2,7 @@
 the PDF, progress, and who may see what."""
 
 import io
+import re
 import shutil
 import subprocess
 from contextlib import contextmanager
@@ -300,3 +301,19 @@ def capture_enqueued() -> Any:
         mock.patch.object(transaction, "on_commit", lambda f, robust=False: f()),
     ):
         yield calls
+
+
+def test_the_reports_category_labels_fit_their_column_in_any_language() -> None:
+    """English labels are longer: the column widens to the longest (up to half the chart) and
+    a longer label loses its start, never its sub-category at the end."""
+    from wangge.dashboard.exports import _svg_hbars, _text_width
+
+    english = "City appearance and environment / Exposed rubbish"
+    svg = _svg_hbars([(english, 5), ("市容环境 / 暴露垃圾", 3)])
+    label_x = float(re.search(r'<text x="([\d.]+)" [^>]*text-anchor="end"', svg).group(1))
+    assert label_x >= _text_width(english)  # the whole label is inside the chart
+    assert f">{english}</text>" in svg
+    long = "A very long parent category name indeed / " * 3 + "Exposed rubbish"
+    svg = _svg_hbars([(long, 1)])
+    shown = re.search(r'text-anchor="end" font-size="11">([^<]+)</text>', svg).group(1)
+    assert shown.startswith("…") and shown.endswith("Exposed rubbish")

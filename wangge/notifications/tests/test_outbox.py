@@ -330,6 +330,10 @@ def _escalated(world: World) -> Case:
     return do(world, case_in(world, Status.ACCEPTED), "escalate")
 
 
+def _handled(world: World) -> Case:
+    return do(world, case_in(world, Status.IN_PROGRESS), "handle")
+
+
 def _due_soon(world: World) -> Case:
     case = case_in(world, Status.IN_PROGRESS)
     case_actions.scan_deadlines(now=case.due_soon_at + timedelta(minutes=1))
@@ -360,6 +364,8 @@ DESK_OF_STREET_1 = {"street_staff", "dispatcher"}
         (_reopened, "reopened", {"department_handler"}, "重办："),
         (_rated, "rated", {"department_handler"}, "群众评价：满意"),
         (_escalated, "escalated", DESK_OF_STREET_1, "上报（吹哨）："),
+        # Its own community's desk verifies it (the desks above only where it has none).
+        (_handled, "to_verify", {"community_staff"}, "待核查："),
         (_due_soon, "due_soon", {"department_handler"}, "即将超时："),
         (_overdue, "overdue", {"department_handler"}, "已超时："),
         (_overdue_unaccepted, "overdue", DESK_OF_COMMUNITY_1, "已超时："),

@@ -103,3 +103,21 @@ def test_a_building_head_adds_a_household_and_registers_its_head_on_a_phone(
     expect(page.locator("body")).not_to_contain_text("13800138000")
     expect(page.locator("body")).to_contain_text("138****8000")
     assert household.residents.get().relation_to_head == "head"
+
+
+def test_the_buildings_list_fits_a_phone_in_english(
+    live_server, world, registry: RegistryWorld, phone390, login_page
+) -> None:
+    page = phone390
+    login_page(page, live_server, world.users["community_staff"])
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(f"{live_server.url}/registry/")
+    table = page.get_by_test_id("buildings")
+    expect(table).to_contain_text("Households")
+    # The grid goes under the address: no column of its own, nothing to scroll sideways.
+    for heading in table.locator("th.wide-only").all():
+        expect(heading).to_be_hidden()
+    expect(table.locator(".narrow-only").first).to_be_visible()
+    width = page.evaluate("document.querySelector('[data-testid=buildings]').scrollWidth")
+    assert width <= 390 - 24, width
+    page.context.clear_cookies(name="django_language")

@@ -192,3 +192,13 @@ def test_the_check_page_warns_of_residents_who_would_move(client, post, world, r
             reverse("registry:ledger_job", args=[token]), HTTP_ACCEPT_LANGUAGE="en"
         ).content.decode()
     assert "1 would move to another household, 0 would be renamed" in english
+
+
+def test_opening_the_upload_address_goes_to_the_ledger_page(client, world, registry) -> None:
+    """A reload or a bookmark of a form's target lands on its page, not on the home page."""
+    login_as(client, world.users["community_staff"])
+    response = client.get(reverse("registry:ledger_upload"))
+    assert response.status_code == 302 and response["Location"] == reverse("registry:ledgers")
+    token = "a" * 20
+    response = client.get(reverse("registry:ledger_job_import", args=[token]))
+    assert response["Location"] == reverse("registry:ledger_job", args=[token])

@@ -15,6 +15,15 @@
   };
   var charts = {};
 
+  // The big screen is laid out at 1920×1080: on any other window it is zoomed to fit whole
+  // (a 1440×900 desk monitor, a 4K wall), never cut off or scrolled sideways.
+  function fitScreen() {
+    if (!root.classList.contains("screen-grid")) return;
+    var scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
+    root.style.zoom = String(Math.round(scale * 1000) / 1000);
+  }
+  fitScreen();
+
   function pct(v) {
     return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
   }
@@ -208,6 +217,7 @@
 
   draw(JSON.parse(initial.textContent));
   window.addEventListener("resize", function () {
+    fitScreen();
     Object.keys(charts).forEach(function (k) { charts[k].resize(); });
   });
 
