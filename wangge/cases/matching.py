@@ -337,3 +337,13 @@ def place_of_address(address: str) -> Place:
             code="not_found",
         )
     return place
+
+
+def address_problem(address: str) -> DomainError | None:
+    """Why a report without a point cannot be placed by `address` (None: it can): for forms
+    that name it with their other problems at once."""
+    try:
+        place_of_address(address)
+    except DomainError as exc:
+        return exc
+    return None

@@ -19,7 +19,7 @@ from wangge.accounts.models import Membership, Role, User
 from wangge.accounts.scope import scope_of
 from wangge.cases import actions, selectors
 from wangge.cases.forms import ActForm, PatrolReportForm
-from wangge.cases.matching import place_of_address
+from wangge.cases.matching import address_problem, place_of_address
 from wangge.cases.models import (
     OPEN_STATUSES,
     ApprovalKind,
@@ -112,17 +112,9 @@ def _report_errors(form: Any) -> list[DomainError]:
     if not (form.data.get("lon") and form.data.get("lat")):
         if not address:
             found.append(actions.location_required())
-        elif (problem := _address_problem(address)) is not None:
+        elif (problem := address_problem(address)) is not None:
             found.append(problem)
     return found
-
-
-def _address_problem(address: str) -> DomainError | None:
-    try:
-        place_of_address(address)
-    except DomainError as exc:
-        return exc
-    return None
 
 
 def _label(error: DomainError | None) -> str:

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from wangge.cases import actions as case_actions
 from wangge.cases.matching import place_of_address
 from wangge.cases.models import Case, Category, Source
-from wangge.core.errors import DomainError
 from wangge.core.validators import MOBILE_RE, mask_mobile
 from wangge.notifications import actions as notify
 
@@ -45,15 +44,6 @@ def receipt_text(case: Case, *, link: str) -> str:
         "code": case.tracking_code,
         "link": link,
     }
-
-
-def address_problem(address: str) -> DomainError | None:
-    """Why a report without a point cannot be placed by `address` (None: it can)."""
-    try:
-        place_of_address(address)
-    except DomainError as exc:
-        return exc
-    return None
 
 
 def submit_report(

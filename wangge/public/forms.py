@@ -6,10 +6,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from wangge.cases.matching import address_problem
 from wangge.cases.models import Category, Rating
 from wangge.cases.photos import MAX_PER_CASE
 from wangge.core.validators import MOBILE_RE
-from wangge.public.actions import address_problem
 
 # What each input is called on the page: errors start with it.
 LABELS: dict[str, Any] = {
