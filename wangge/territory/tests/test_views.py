@@ -210,3 +210,15 @@ def test_a_grid_workers_breadcrumb_links_only_pages_they_may_open(world: World, 
     body = client.get(reverse("territory:unit", args=[grid])).content.decode()
     crumbs = re.search(r'<nav class="breadcrumb".*?</nav>', body, re.S).group(0)
     assert reverse("territory:unit", args=["110101001001"]) in crumbs
+
+
+def test_the_counts_are_plural_in_english(world: World, client) -> None:
+    from django.utils import translation
+
+    login_as(client, world.users["dispatcher"])
+    with translation.override(translation.get_language()):  # the request switches it
+        english = client.get(unit_url("110101001"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(unit_url("110101001")).content.decode()
+    for label in ("Communities", "Grids", "Buildings"):
+        assert f"<dt>{label}</dt>" in english
+    assert "<dt>楼栋</dt>" in chinese
