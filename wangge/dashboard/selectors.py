@@ -950,6 +950,8 @@ def dashboard_data(
             "departments": rankings(departments),
             "streets": rankings(units),
             "units_label": str(ranked_level),
+            # Only units and departments with at least this many closed cases are ranked.
+            "min_closed": settings.WANGGE_RANKING_MIN_CLOSED,
         },
     }
 

@@ -19,6 +19,10 @@ def test_it_shows_the_counters_on_the_page(world: World, client: Any) -> None:
     assert "累计办件" in html and 'data-counter="total"' in html
     assert response.context["data"]["counters"]["total"] == 2
     assert 'href="/dashboard/"' in html  # the nav link
+    # The rankings say whom they leave out (too few closed cases to rank).
+    from django.conf import settings
+
+    assert f"办结不少于 {settings.WANGGE_RANKING_MIN_CLOSED} 件的部门和单位才参与排名" in html
 
 
 def test_a_department_handlers_dashboard_is_headed_with_the_department(
