@@ -219,10 +219,13 @@ def fresh_copy[M: Model](obj: M) -> M:
         return model.from_db(  # type: ignore[return-value]
             obj._state.db, names, [copy.deepcopy(obj.__dict__[n]) for n in names]
         )
+    fields = _attnames(model)
     values = {
-        name: copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+        name: (copy.deepcopy(value) if value else type(value)())
+        if isinstance(value, (list, dict))
+        else value
         for name, value in obj.__dict__.items()
-        if name in _attnames(model)
+        if name in fields
     }
     state = values["_state"] = ModelState()
     state.adding = False
