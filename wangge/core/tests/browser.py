@@ -14,6 +14,7 @@ WANGGE_SCREENSHOTS=1 it is saved after every test. Without /usr/bin/chromium the
 skipped, except under CI (the environment variable CI is set), where that is a failure.
 """
 
+import contextlib
 import os
 import re
 import threading
@@ -77,6 +78,21 @@ class OneRequestAtATimeServer(ThreadedWSGIServer):
         super().server_close()
         if self in OneRequestAtATimeServer.running:
             OneRequestAtATimeServer.running.remove(self)
+
+
+@contextlib.contextmanager
+def server_turn() -> Iterator[None]:
+    """The live servers' turn, for a test's own database work while its pages poll: with
+    SQLite in memory the test thread shares the one connection with the server's threads, and
+    a query beside a request misuses it ("bad parameter or other API misuse")."""
+    servers = list(OneRequestAtATimeServer.running)
+    for server in servers:
+        server._turn.acquire()
+    try:
+        yield
+    finally:
+        for server in reversed(servers):
+            server._turn.release()
 
 
 def wait_for_requests() -> None:

@@ -17,6 +17,7 @@ from wangge.cases.models import (
     Status,
 )
 from wangge.cases.tests.helpers import case_in, do, report
+from wangge.core.tests.browser import server_turn
 from wangge.core.tests.fixtures import World
 from wangge.workcalendar.actions import seed_from_chinesecalendar
 
@@ -74,8 +75,9 @@ def test_the_dashboard_shows_the_databases_numbers_and_updates_without_reload(
     # The wait allows a busy test machine three refreshes: what is tested is the update without
     # a reload, not the machine's speed.
     page.evaluate("window.samePage = true")
-    report(world)
-    expected = _expected()
+    with server_turn():  # the page polls meanwhile
+        report(world)
+        expected = _expected()
     expect(page.locator('[data-counter="total"] strong')).to_have_text(
         str(expected["total"]), timeout=16_000
     )
@@ -117,8 +119,9 @@ def test_the_big_screen_is_dark_full_hd_and_matches_the_database(
     assert size == [1920, 1080]
     page.wait_for_timeout(1500)
     screenshot(page, "dashboard-big-screen")
-    do(world, Case.objects.get(status=Status.DISPATCHED), "sign")
-    expected = _expected()
+    with server_turn():  # the page polls meanwhile
+        do(world, Case.objects.get(status=Status.DISPATCHED), "sign")
+        expected = _expected()
     expect(page.locator('[data-counter="open"] strong')).to_have_text(str(expected["open"]))
     # A 1440×900 desk monitor: the whole screen, zoomed to fit, nothing off to the side.
     page.set_viewport_size({"width": 1440, "height": 900})
