@@ -2,7 +2,7 @@
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import shapely
@@ -760,6 +760,7 @@ def plan_building_moves() -> list[BuildingMove]:
             grid_id__in={t for _p, _a, _g, t in found if t is not None}
         ).values_list("grid_id", "address")
     )
+    origins = {pk: grid_id for pk, _a, grid_id, _t in found}
     targets = {pk: target for pk, _a, _g, target in found}
     community_length = CODE_LENGTH[Level.COMMUNITY]
     moves = []
@@ -793,17 +794,10 @@ def plan_building_moves() -> list[BuildingMove]:
         if other_building == mine:
             continue  # both sides in the building: they move together
         other_after = movable.get(other_building, other_grid)
-        before = community(_grid_of(found, mine))
+        before = community(origins[mine])
         if community(movable[mine]) != community(other_after) and community(other_grid) == before:
             crossing[mine] = crossing.get(mine, 0) + 1
-    return [
-        BuildingMove(**{**m.__dict__, "cross_community_links": crossing.get(m.building_id, 0)})
-        for m in moves
-    ]
-
-
-def _grid_of(found: list[tuple[int, str, int, int | None]], building_id: int) -> int:
-    return next(grid_id for pk, _a, grid_id, _t in found if pk == building_id)
+    return [replace(m, cross_community_links=crossing.get(m.building_id, 0)) for m in moves]
 
 
 def _pairs_of(building_ids: list[int]) -> list[tuple[int, int, int]]:
@@ -861,15 +855,19 @@ def move_buildings(moves: Iterable[BuildingMove]) -> MoveResult:
     wanted = {m.building_id: m.to_grid for m in moves if m.movable}
     if not wanted:
         return result
-    grids = {
-        code: unit
-        for code, unit in (
-            (u.code, u) for u in OrgUnit.objects.filter(code__in=set(wanted.values()))
-        )
-    }
+    grids = {u.code: u for u in OrgUnit.objects.filter(code__in=set(wanted.values()))}
     locator = grid_locator()
     now = timezone.now()
-    for building in Building.objects.select_for_update().filter(pk__in=wanted).order_by("pk"):
+    buildings = list(Building.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+    # The units of their heads' building-head memberships, to add the new grid where missing.
+    head_units: dict[int, list[str]] = {}
+    for user_id, code in Membership.objects.filter(
+        user_id__in={b.building_head_id for b in buildings if b.building_head_id},
+        role=Role.BUILDING_HEAD,
+        unit__isnull=False,
+    ).values_list("user_id", "unit__code"):
+        head_units.setdefault(user_id, []).append(code)
+    for building in buildings:
         target = grids.get(wanted[building.pk] or "")
         if (
             target is None
@@ -887,12 +885,10 @@ def move_buildings(moves: Iterable[BuildingMove]) -> MoveResult:
         result.moved.append(building.pk)
         head = building.building_head_id
         if head is not None and not any(
-            target.code.startswith(code)
-            for code in Membership.objects.filter(
-                user_id=head, role=Role.BUILDING_HEAD, unit__isnull=False
-            ).values_list("unit__code", flat=True)
+            target.code.startswith(code) for code in head_units.get(head, [])
         ):
             Membership.objects.create(user_id=head, role=Role.BUILDING_HEAD, unit=target)
+            head_units.setdefault(head, []).append(target.code)
             result.heads_added.append(head)
     if result.moved:
         bump_places_version()
